@@ -1,0 +1,192 @@
+"""The catalog's values: policies, their windows and the evidence behind them.
+
+Plain frozen dataclasses, built once by the catalog loader from validated YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A short verbatim quote and the seed file line where it starts."""
+
+    file: str
+    line: int
+    quote: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class MonthDay:
+    """A day that recurs every year."""
+
+    month: int
+    day: int
+
+    def in_year(self, year: int) -> dt.date:
+        """The date of this month-day in `year` (29 February falls back to the 28th)."""
+        if (self.month, self.day) == (2, 29):
+            try:
+                return dt.date(year, 2, 29)
+            except ValueError:
+                return dt.date(year, 2, 28)
+        return dt.date(year, self.month, self.day)
+
+    def __str__(self) -> str:
+        return f"{self.month:02d}-{self.day:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class AnnualWindow:
+    """A month-day range that recurs every year; either end may be unknown."""
+
+    basis: str  # "stated" | "estimated"
+    open: MonthDay | None
+    close: MonthDay | None
+    evidence: tuple[Evidence, ...]
+    label: str | None = None
+    note: str | None = None
+    kind: str = field(default="annual", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DatedWindow:
+    """One concrete round with dates; either end may be unknown."""
+
+    open: dt.date | None
+    close: dt.date | None
+    evidence: tuple[Evidence, ...]
+    label: str | None = None
+    note: str | None = None
+    kind: str = field(default="dated", init=False)
+
+    @property
+    def basis(self) -> str:
+        """A dated window comes from a dated text: its dates are confirmed."""
+        return "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuousWindow:
+    """A validity period during which the benefit is claimed at any time."""
+
+    start: dt.date | None
+    until: dt.date | None
+    evidence: tuple[Evidence, ...]
+    label: str | None = None
+    note: str | None = None
+    kind: str = field(default="continuous", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TbdWindow:
+    """The yearly notice sets the time; the documents give none."""
+
+    evidence: tuple[Evidence, ...]
+    label: str | None = None
+    note: str | None = None
+    kind: str = field(default="tbd", init=False)
+
+
+Window = AnnualWindow | DatedWindow | ContinuousWindow | TbdWindow
+
+
+@dataclass(frozen=True, slots=True)
+class Benefit:
+    """One amount or advantage; `yuan` is in 元."""
+
+    text: str
+    purpose: str | None = None
+    yuan: int | None = None
+    yuan_min: int | None = None
+    up_to: bool = False
+    rate_percent: float | None = None
+    per: str | None = None
+    payer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One structured eligibility condition (see the schema for the kinds)."""
+
+    kind: str
+    text: str | None = None
+    values: tuple[str, ...] = ()  # size/location `in`, industry `codes`
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    field: str | None = None
+    op: str | None = None
+    value: float | bool | None = None
+    minimum: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """The original conditions and their structured form."""
+
+    text: str
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A document a policy comes from."""
+
+    title: str
+    doc_no: str | None = None
+    issuer: str | None = None
+    date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A person or office to call."""
+
+    name: str | None = None
+    phone: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Where a policy appears in one list, with that list's own row number."""
+
+    list: str
+    no: int | None = None
+    section: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Validity:
+    """When the policy itself is in force."""
+
+    start: dt.date | None
+    until: dt.date | None
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One catalog entry."""
+
+    id: str
+    name: str
+    level: str
+    category: str
+    summary: str
+    benefits: tuple[Benefit, ...]
+    eligibility: Eligibility
+    sources: tuple[Source, ...]
+    department: str
+    listed_in: tuple[Listing, ...]
+    windows: tuple[Window, ...]
+    source_category: str | None = None
+    procedure: str | None = None
+    materials: tuple[str, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    validity: Validity | None = None
+    notes: str | None = None
+    url: str | None = None
