@@ -32,9 +32,27 @@ from schedulers._policy import (
     Validity,
     Window,
 )
+from schedulers._rounds import (
+    CONTINUOUS,
+    EXPIRED,
+    OPEN,
+    STATUSES,
+    TBD,
+    UPCOMING,
+    Round,
+    next_round,
+    rounds,
+    status,
+)
 
 __all__ = [
+    "CONTINUOUS",
     "DATA_DIR",
+    "EXPIRED",
+    "OPEN",
+    "STATUSES",
+    "TBD",
+    "UPCOMING",
     "AnnualWindow",
     "Benefit",
     "Catalog",
@@ -51,6 +69,7 @@ __all__ = [
     "Policy",
     "PolicyList",
     "Problem",
+    "Round",
     "Source",
     "TbdWindow",
     "Term",
@@ -60,6 +79,9 @@ __all__ = [
     "build_policy",
     "load_catalog",
     "load_vocabulary",
+    "next_round",
     "policy_schema",
+    "rounds",
+    "status",
     "validate",
 ]

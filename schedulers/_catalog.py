@@ -132,11 +132,7 @@ class _Loader(yaml.SafeLoader):
 # YAML 1.2 booleans only: `no`, `on`, `yes` stay strings (the listing field `no` among them).
 _BOOL = "tag:yaml.org,2002:bool"
 _Loader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag not in ("tag:yaml.org,2002:timestamp", _BOOL)
-    ]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", _BOOL)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -147,7 +143,7 @@ _Loader.add_implicit_resolver(
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -212,7 +208,9 @@ def load_vocabulary(data_dir: Path = DATA_DIR) -> Vocabulary:
             dep = Department(str(e["name"]), e.get("parent"), e.get("level"))
             if dep.name in departments and departments[dep.name] != dep:
                 problems.append(
-                    Problem(f"vocab/departments/{path.name}", dep.name, "defined twice, differently")
+                    Problem(
+                        f"vocab/departments/{path.name}", dep.name, "defined twice, differently"
+                    )
                 )
             departments[dep.name] = dep
     vocab = Vocabulary(
@@ -254,34 +252,52 @@ def _field_path(path: Iterable[Any]) -> str:
 
 
 def _schema_message(err: ValidationError) -> str:
-    if err.validator == "false":
-        return "not allowed here" + _kind_suffix(err)
     if err.validator == "enum" and isinstance(err.validator_value, list):
         allowed = ", ".join(map(str, err.validator_value[:12]))
         more = " ..." if len(err.validator_value) > 12 else ""
         return f"{err.instance!r} is not one of: {allowed}{more}"
     if err.validator == "pattern":
-        return f"{err.instance!r} does not match {err.validator_value}"
+        hint = err.schema.get("description") if isinstance(err.schema, dict) else None
+        return f"{err.instance!r} does not match {err.validator_value}" + (
+            f" ({hint})" if hint else ""
+        )
     if err.validator == "additionalProperties":
         return err.message.replace("Additional properties are not allowed", "unknown field(s)")
     return err.message
 
 
-def _kind_suffix(err: ValidationError) -> str:
-    parent = err.path
-    if len(parent) >= 2:
-        return f" for this kind of {parent[-3] if len(parent) >= 3 else 'entry'}"
-    return ""
+def _forbidden_field(raw: Any, err: ValidationError) -> Problem | None:
+    """A `false` schema error (a field this kind of entry must not have), named properly."""
+    if err.validator is not None:
+        return None
+    container = raw
+    for part in err.path:
+        container = container[part]
+    if not isinstance(container, dict):
+        return None
+    names = [k for k, v in container.items() if v == err.instance]
+    kind = container.get("kind")
+    name = names[0] if names else "?"
+    field = _field_path([*err.path, name])
+    return Problem("", field, f"not allowed when kind is {kind!r}")
 
 
 def _schema_problems(rel: str, raw: Any, validator: Draft202012Validator) -> list[Problem]:
     problems = []
-    for err in sorted(validator.iter_errors(raw), key=lambda e: (list(map(str, e.path)), e.message)):
+    for err in sorted(
+        validator.iter_errors(raw), key=lambda e: (list(map(str, e.path)), e.message)
+    ):
         # Errors inside if/then branches come out once each; the `anyOf` wrappers too.
         if err.validator == "anyOf" and err.context:
-            needed = sorted({c.validator_value[0] for c in err.context if c.validator == "required"})
+            needed = sorted(
+                {c.validator_value[0] for c in err.context if c.validator == "required"}
+            )
             message = f"needs one of: {', '.join(needed)}" if needed else err.message
         else:
+            forbidden = _forbidden_field(raw, err)
+            if forbidden is not None:
+                problems.append(Problem(rel, forbidden.field, forbidden.message))
+                continue
             message = _schema_message(err)
         problems.append(Problem(rel, _field_path(err.path), message))
     return problems
@@ -297,7 +313,9 @@ def _parse_month_day(value: str) -> MonthDay:
     return MonthDay(month, day)
 
 
-def _semantic_problems(rel: str, raw: Mapping[str, Any], folder: str, vocab: Vocabulary) -> list[Problem]:
+def _semantic_problems(
+    rel: str, raw: Mapping[str, Any], folder: str, vocab: Vocabulary
+) -> list[Problem]:
     """Checks the schema cannot express: real dates, order of dates, file and folder names."""
     problems: list[Problem] = []
     stem = Path(rel).stem
@@ -308,7 +326,9 @@ def _semantic_problems(rel: str, raw: Mapping[str, Any], folder: str, vocab: Voc
         keys = ", ".join(pl.key for pl in vocab.lists)
         problems.append(Problem(rel, "", f"folder {folder!r} is not a list key ({keys})"))
     elif not any(li["list"] == home.name for li in raw["listed_in"]):
-        problems.append(Problem(rel, "listed_in", f"must include {home.name}, the list of its folder"))
+        problems.append(
+            Problem(rel, "listed_in", f"must include {home.name}, the list of its folder")
+        )
     for i, li in enumerate(raw["listed_in"]):
         pl = vocab.list_by_name(li["list"])
         if pl and pl.sections and li.get("section") not in pl.sections:
@@ -316,10 +336,14 @@ def _semantic_problems(rel: str, raw: Mapping[str, Any], folder: str, vocab: Voc
                 Problem(rel, f"listed_in[{i}].section", f"must be one of: {', '.join(pl.sections)}")
             )
         if pl and pl.numbered and "no" not in li:
-            problems.append(Problem(rel, f"listed_in[{i}].no", f"{pl.name} is numbered: give the row number"))
+            problems.append(
+                Problem(rel, f"listed_in[{i}].no", f"{pl.name} is numbered: give the row number")
+            )
 
-    def check_range(where: str, names: tuple[str, str], values: tuple[Any, Any], parse: Any) -> None:
-        parsed = []
+    def check_range(
+        where: str, names: tuple[str, str], values: tuple[Any, Any], parse: Any
+    ) -> None:
+        parsed: list[Any] = []
         for name, value in zip(names, values, strict=True):
             if value is None:
                 parsed.append(None)
@@ -362,7 +386,9 @@ def _listing_key(li: Mapping[str, Any]) -> tuple[str, str, int] | None:
     return (li["list"], li.get("section") or "", li["no"])
 
 
-def validate(policies_dir: Path, data_dir: Path = DATA_DIR) -> tuple[list[Problem], list[tuple[str, str, dict[str, Any]]]]:
+def validate(
+    policies_dir: Path, data_dir: Path = DATA_DIR
+) -> tuple[list[Problem], list[tuple[str, str, dict[str, Any]]]]:
     """Validate every policy file under `policies_dir`.
 
     Returns the problems and the raw policies that passed (relative path, folder, data).
@@ -396,7 +422,9 @@ def validate(policies_dir: Path, data_dir: Path = DATA_DIR) -> tuple[list[Proble
         problems.extend(found)
         if "id" in raw and isinstance(raw["id"], str):
             if raw["id"] in seen_ids:
-                problems.append(Problem(rel, "id", f"duplicate id {raw['id']!r}, also in {seen_ids[raw['id']]}"))
+                problems.append(
+                    Problem(rel, "id", f"duplicate id {raw['id']!r}, also in {seen_ids[raw['id']]}")
+                )
             seen_ids.setdefault(raw["id"], rel)
         if found:
             continue
@@ -407,7 +435,11 @@ def validate(policies_dir: Path, data_dir: Path = DATA_DIR) -> tuple[list[Proble
             if key in seen_rows:
                 section = f" section {key[1]}" if key[1] else ""
                 problems.append(
-                    Problem(rel, f"listed_in[{i}]", f"row {key[2]}{section} of {key[0]} is also claimed by {seen_rows[key]}")
+                    Problem(
+                        rel,
+                        f"listed_in[{i}]",
+                        f"row {key[2]}{section} of {key[0]} is also claimed by {seen_rows[key]}",
+                    )
                 )
             seen_rows.setdefault(key, rel)
         good.append((rel, folder, raw))
@@ -434,11 +466,15 @@ def _window(raw: Mapping[str, Any]) -> Window:
     label, note = raw.get("label"), raw.get("note")
     kind = raw["kind"]
     if kind == "annual":
-        return AnnualWindow(raw["basis"], _opt_md(raw.get("open")), _opt_md(raw.get("close")), ev, label, note)
+        return AnnualWindow(
+            raw["basis"], _opt_md(raw.get("open")), _opt_md(raw.get("close")), ev, label, note
+        )
     if kind == "dated":
         return DatedWindow(_opt_date(raw.get("open")), _opt_date(raw.get("close")), ev, label, note)
     if kind == "continuous":
-        return ContinuousWindow(_opt_date(raw.get("from")), _opt_date(raw.get("until")), ev, label, note)
+        return ContinuousWindow(
+            _opt_date(raw.get("from")), _opt_date(raw.get("until")), ev, label, note
+        )
     return TbdWindow(ev, label, note)
 
 
@@ -489,15 +525,22 @@ def build_policy(raw: Mapping[str, Any]) -> Policy:
         ),
         department=raw["department"],
         listed_in=tuple(
-            Listing(li["list"], li.get("no"), li.get("section"), li.get("ref")) for li in raw["listed_in"]
+            Listing(li["list"], li.get("no"), li.get("section"), li.get("ref"))
+            for li in raw["listed_in"]
         ),
         windows=tuple(_window(w) for w in raw["windows"]),
         source_category=raw.get("source_category"),
         procedure=raw.get("procedure"),
         materials=tuple(raw.get("materials", ())),
-        contacts=tuple(Contact(c.get("name"), c.get("phone"), c.get("unit")) for c in raw.get("contacts", ())),
+        contacts=tuple(
+            Contact(c.get("name"), c.get("phone"), c.get("unit")) for c in raw.get("contacts", ())
+        ),
         validity=(
-            Validity(_opt_date(validity.get("from")), _opt_date(validity.get("until")), _evidence(validity["evidence"]))
+            Validity(
+                _opt_date(validity.get("from")),
+                _opt_date(validity.get("until")),
+                _evidence(validity["evidence"]),
+            )
             if validity
             else None
         ),

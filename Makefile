@@ -1,0 +1,38 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SEEDS ?= ../shared/seeds
+
+.PHONY: run test lint typecheck unit evidence clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "huiqi needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/huiqi serve
+
+test: lint typecheck unit evidence
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+# Every evidence quote must stand in its seed file; the seeds live beside the repository.
+evidence: $(STAMP)
+	@if [ -d "$(SEEDS)" ]; then $(BIN)/python scripts/check_evidence.py "$(SEEDS)"; \
+	else echo "evidence: $(SEEDS) not found, quotes not checked"; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,130 @@
+"""Settings: the one module that reads the environment (or a `.env` file).
+
+Read once into a frozen value; secrets are wrapped so that `repr()` and logs never show them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+# Which keys make up a channel: all present turns it on, none leaves it off, some is an error.
+CHANNELS: dict[str, tuple[str, ...]] = {
+    "Telegram": ("HUIQI_TELEGRAM_TOKEN",),
+    "WeCom": (
+        "HUIQI_WECOM_CORP_ID",
+        "HUIQI_WECOM_AGENT_ID",
+        "HUIQI_WECOM_SECRET",
+        "HUIQI_WECOM_TOKEN",
+        "HUIQI_WECOM_AES_KEY",
+    ),
+}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the key and what is accepted."""
+
+
+class Secret:
+    """A string that never shows itself in `repr()` or `str()`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one call that needs it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything huiqi is configured with."""
+
+    database_url: str = "sqlite:///var/huiqi.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    admins: tuple[str, ...] = ()
+    telegram_token: Secret | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_secret: Secret | None = None
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: Secret | None = None
+    wecom_token: Secret | None = None
+    wecom_aes_key: Secret | None = None
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    wecom_robot_webhooks: tuple[Secret, ...] = field(default=())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from a mapping of HUIQI_* variables; raise SettingsError if malformed."""
+        values = {k: v.strip() for k, v in env.items() if k.startswith("HUIQI_") and v.strip()}
+        for channel, keys in CHANNELS.items():
+            present = [k for k in keys if k in values]
+            if present and len(present) < len(keys):
+                missing = ", ".join(k for k in keys if k not in values)
+                raise SettingsError(f"{channel} is half configured: missing {missing}")
+        port_text = values.get("HUIQI_PORT", "8080")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise SettingsError(f"HUIQI_PORT={port_text!r}: expected a port number 1-65535")
+
+        def secret(key: str) -> Secret | None:
+            return Secret(values[key]) if key in values else None
+
+        def listed(key: str) -> tuple[str, ...]:
+            return tuple(x.strip() for x in values.get(key, "").split(",") if x.strip())
+
+        return cls(
+            database_url=values.get("HUIQI_DATABASE_URL", cls.database_url),
+            host=values.get("HUIQI_HOST", cls.host),
+            port=int(port_text),
+            public_url=values.get("HUIQI_PUBLIC_URL"),
+            admins=listed("HUIQI_ADMINS"),
+            telegram_token=secret("HUIQI_TELEGRAM_TOKEN"),
+            telegram_api_url=values.get("HUIQI_TELEGRAM_API_URL", cls.telegram_api_url),
+            telegram_webhook_secret=secret("HUIQI_TELEGRAM_WEBHOOK_SECRET"),
+            wecom_corp_id=values.get("HUIQI_WECOM_CORP_ID"),
+            wecom_agent_id=values.get("HUIQI_WECOM_AGENT_ID"),
+            wecom_secret=secret("HUIQI_WECOM_SECRET"),
+            wecom_token=secret("HUIQI_WECOM_TOKEN"),
+            wecom_aes_key=secret("HUIQI_WECOM_AES_KEY"),
+            wecom_api_url=values.get("HUIQI_WECOM_API_URL", cls.wecom_api_url),
+            wecom_robot_webhooks=tuple(Secret(u) for u in listed("HUIQI_WECOM_ROBOT_WEBHOOK")),
+        )
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels that are on; the console is always on."""
+        on = ["console"]
+        if self.telegram_token:
+            on.append("telegram")
+        if self.wecom_secret:
+            on.append("wecom")
+        return tuple(on)
+
+
+def load(dotenv: Path = Path(".env")) -> Settings:
+    """Read the process environment, over a `.env` file when there is one."""
+    merged: dict[str, str] = {}
+    if dotenv.is_file():
+        merged.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    merged.update(os.environ)
+    return Settings.from_env(merged)

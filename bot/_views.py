@@ -1,0 +1,112 @@
+"""What the command line and the web app show of policies: JSON records and text pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from schedulers import Benefit, Catalog, Policy, Round, next_round, status
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def round_record(found: Round | None) -> dict[str, Any] | None:
+    """A round as the JSON contract gives it."""
+    if found is None:
+        return None
+    return {"open": _iso(found.open), "close": _iso(found.close), "basis": found.basis}
+
+
+def amount_record(benefit: Benefit) -> dict[str, Any]:
+    """A benefit's structured amount."""
+    record: dict[str, Any] = {
+        "for": benefit.purpose,
+        "yuan": benefit.yuan,
+        "yuan_min": benefit.yuan_min,
+        "up_to": benefit.up_to,
+        "rate_percent": benefit.rate_percent,
+        "per": benefit.per,
+        "payer": benefit.payer,
+        "text": benefit.text,
+    }
+    return record
+
+
+def policy_record(policy: Policy, *, on: dt.date) -> dict[str, Any]:
+    """One element of `huiqi policies --json`."""
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "level": policy.level,
+        "category": policy.category,
+        "department": policy.department,
+        "listed_in": [
+            {
+                k: v
+                for k, v in (
+                    ("list", li.list),
+                    ("no", li.no),
+                    ("section", li.section),
+                    ("ref", li.ref),
+                )
+                if v is not None
+            }
+            for li in policy.listed_in
+        ],
+        "status": status(policy, on=on),
+        "next_round": round_record(next_round(policy, on=on)),
+        "amounts": [
+            amount_record(b)
+            for b in policy.benefits
+            if b.yuan is not None or b.rate_percent is not None
+        ],
+        "windows": sorted({w.kind for w in policy.windows}),
+    }
+
+
+def yuan_text(yuan: int) -> str:
+    """An amount in 元 the way people write it (万元/亿元 where exact)."""
+    if yuan >= 100_000_000 and yuan % 10_000_000 == 0:
+        return f"{yuan / 100_000_000:g}亿元"
+    if yuan >= 10_000 and yuan % 1_000 == 0:
+        return f"{yuan / 10_000:g}万元"
+    return f"{yuan}元"
+
+
+def environment() -> Environment:
+    """The Jinja2 environment over templates/ (plain text: no autoescape)."""
+    env = Environment(  # noqa: S701 - these templates render terminal text, not HTML
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["yuan"] = yuan_text
+    return env
+
+
+def render_policy(catalog: Catalog, policy: Policy, *, on: dt.date) -> str:
+    """`huiqi policies show ID`: one policy in full, in Chinese."""
+    template = environment().get_template("cli/policy_show.txt.j2")
+    return template.render(
+        p=policy,
+        vocab=catalog.vocab,
+        status=status(policy, on=on),
+        next=next_round(policy, on=on),
+        on=on,
+    )
+
+
+def render_policies(catalog: Catalog, *, on: dt.date) -> str:
+    """`huiqi policies`: one line per policy."""
+    template = environment().get_template("cli/policies.txt.j2")
+    rows = [(p, status(p, on=on), next_round(p, on=on)) for p in catalog.policies]
+    return template.render(rows=rows, vocab=catalog.vocab, on=on)

@@ -1,0 +1,109 @@
+"""Windows become dated rounds; a policy's status and next round on a given day.
+
+Pure functions: the day is always passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from schedulers._policy import AnnualWindow, ContinuousWindow, DatedWindow, Policy, TbdWindow
+
+# Statuses, in the order of precedence used when windows disagree.
+OPEN = "open"
+CONTINUOUS = "continuous"
+UPCOMING = "upcoming"
+TBD = "tbd"
+EXPIRED = "expired"
+STATUSES = (OPEN, CONTINUOUS, UPCOMING, TBD, EXPIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One dated occurrence of a window; `close` is inclusive; either end may be unknown."""
+
+    policy_id: str
+    window: int  # index of the window in the policy
+    open: dt.date | None
+    close: dt.date | None
+    basis: str  # confirmed | stated | estimated
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.open is None and self.close is None:
+            raise ValueError("a round needs an open or a close date")
+
+    @property
+    def first_day(self) -> dt.date:
+        """The earliest known day of the round."""
+        return next(d for d in (self.open, self.close) if d is not None)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The latest known day of the round (the open day when the close is unknown)."""
+        return next(d for d in (self.close, self.open) if d is not None)
+
+    def is_open_on(self, day: dt.date) -> bool:
+        """Whether applications are known to be accepted on `day`."""
+        return self.open is not None and self.open <= day <= self.last_day
+
+
+def rounds(policy: Policy, *, start: dt.date, end: dt.date) -> tuple[Round, ...]:
+    """Every round of `policy` that overlaps start..end, in date order.
+
+    Annual windows give one round a year; dated windows give themselves; continuous and
+    tbd windows give none. Nothing is produced past the policy's validity.
+    """
+    out: list[Round] = []
+    for index, window in enumerate(policy.windows):
+        if isinstance(window, AnnualWindow):
+            for year in range(start.year - 1, end.year + 1):
+                out.append(
+                    Round(
+                        policy.id,
+                        index,
+                        window.open.in_year(year) if window.open else None,
+                        window.close.in_year(year) if window.close else None,
+                        window.basis,
+                        window.label,
+                    )
+                )
+        elif isinstance(window, DatedWindow):
+            out.append(
+                Round(policy.id, index, window.open, window.close, window.basis, window.label)
+            )
+    until = policy.validity.until if policy.validity else None
+    kept = [
+        r
+        for r in out
+        if r.last_day >= start and r.first_day <= end and (until is None or r.first_day <= until)
+    ]
+    return tuple(sorted(kept, key=lambda r: (r.first_day, r.last_day, r.window)))
+
+
+def next_round(policy: Policy, *, on: dt.date) -> Round | None:
+    """The first round that has not closed by `on` (an open one included), if any."""
+    ahead = rounds(policy, start=on, end=dt.date(on.year + 1, 12, 31))
+    return next((r for r in ahead if r.last_day >= on), None)
+
+
+def status(policy: Policy, *, on: dt.date) -> str:
+    """open, continuous, upcoming, tbd or expired on `on` (see the catalog README)."""
+    validity = policy.validity
+    if validity and validity.until and validity.until < on:
+        return EXPIRED
+    if validity and validity.start and validity.start > on:
+        return UPCOMING
+    found: set[str] = set()
+    nxt = next_round(policy, on=on)
+    if nxt is not None:
+        found.add(OPEN if nxt.is_open_on(on) else UPCOMING)
+    for window in policy.windows:
+        if isinstance(window, ContinuousWindow):
+            if window.until is not None and window.until < on:
+                continue
+            found.add(UPCOMING if window.start and window.start > on else CONTINUOUS)
+        elif isinstance(window, TbdWindow):
+            found.add(TBD)
+    return next((s for s in STATUSES if s in found), EXPIRED)

@@ -1,0 +1,48 @@
+"""Settings come from a mapping once; secrets never show; half a channel stops start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot._settings import Secret, Settings, SettingsError
+
+
+def test_defaults_with_nothing_configured() -> None:
+    """With no variables: SQLite under var/, port 8080, only the console channel."""
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///var/huiqi.db"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.channels == ("console",)
+
+
+def test_secrets_never_in_repr() -> None:
+    """The token's value appears in neither repr nor str of the settings."""
+    settings = Settings.from_env({"HUIQI_TELEGRAM_TOKEN": "123456:SECRET-TOKEN"})
+    assert "SECRET-TOKEN" not in repr(settings)
+    assert "SECRET-TOKEN" not in str(settings)
+    assert settings.telegram_token == Secret("123456:SECRET-TOKEN")
+    assert settings.channels == ("console", "telegram")
+
+
+def test_half_configured_wecom_names_missing_keys() -> None:
+    """A WeCom app with only a corp id names every missing key."""
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"HUIQI_WECOM_CORP_ID": "ww123"})
+    assert str(info.value) == (
+        "WeCom is half configured: missing HUIQI_WECOM_AGENT_ID, HUIQI_WECOM_SECRET, "
+        "HUIQI_WECOM_TOKEN, HUIQI_WECOM_AES_KEY"
+    )
+
+
+def test_bad_port_is_explained() -> None:
+    """A port that is not a number says what is accepted."""
+    with pytest.raises(SettingsError, match="expected a port number 1-65535"):
+        Settings.from_env({"HUIQI_PORT": "http"})
+
+
+def test_lists_are_split_on_commas() -> None:
+    """HUIQI_ADMINS takes a comma-separated list."""
+    assert Settings.from_env({"HUIQI_ADMINS": "tg:1, wecom:lisi ,"}).admins == (
+        "tg:1",
+        "wecom:lisi",
+    )

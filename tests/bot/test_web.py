@@ -1,0 +1,44 @@
+"""The web app serves health and the catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.testclient import TestClient
+
+from bot._web import create_web_app
+from schedulers import load_catalog
+
+
+def client() -> TestClient:
+    """A client over the real catalog with a fixed today."""
+    return TestClient(create_web_app(load_catalog(), today=lambda: dt.date(2026, 11, 22)))
+
+
+def test_healthz_counts_policies() -> None:
+    """/healthz answers ok with the number of policies."""
+    response = client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "policies": len(load_catalog().policies)}
+
+
+def test_policy_json_uses_today_by_default() -> None:
+    """Without ?on, the injected today decides the next round."""
+    response = client().get("/api/policies/talent-living-allowance-masters-doctors")
+    assert response.json()["next_round"] == {
+        "open": "2026-12-01",
+        "close": "2026-12-25",
+        "basis": "stated",
+    }
+
+
+def test_bad_on_is_400_with_message() -> None:
+    """A malformed ?on is a 400 saying what is expected."""
+    response = client().get("/api/policies?on=tomorrow")
+    assert response.status_code == 400
+    assert response.json() == {"error": "on='tomorrow': expected a date YYYY-MM-DD"}
+
+
+def test_unknown_policy_is_404() -> None:
+    """An unknown id is a 404."""
+    assert client().get("/api/policies/nope").status_code == 404
