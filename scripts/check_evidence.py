@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from schedulers import DATA_DIR, Evidence, load_catalog
+from schedulers import DATA_DIR, CatalogError, Evidence, load_catalog
 
 SPAN = 6  # lines a quote may run over
 _WS = re.compile(r"\s+")
@@ -69,7 +69,13 @@ def main(argv: list[str]) -> int:
     if not seeds.is_dir():
         print(f"{seeds}: no seeds folder; nothing checked", file=sys.stderr)
         return 2
-    found = misses(seeds)
+    try:
+        found = misses(seeds)
+    except CatalogError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("the catalog is invalid; run `huiqi catalog validate`", file=sys.stderr)
+        return 1
     for line in found:
         print(line)
     total = sum(1 for _ in evidence_of_catalog())
