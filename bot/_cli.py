@@ -11,8 +11,26 @@ from typing import Any
 import click
 
 from bot import _clock, _settings
-from bot._views import policy_record, render_policies, render_policy
+from bot._views import (
+    match_record,
+    policy_record,
+    render_classification,
+    render_matches,
+    render_policies,
+    render_policy,
+)
 from schedulers import DATA_DIR, Catalog, CatalogError, load_catalog, validate
+from subscriptions import (
+    Context,
+    Profile,
+    ProfileError,
+    classify,
+    load_size_standard,
+    load_vocab,
+    match_all,
+    normalize_industry,
+    parse_profile,
+)
 
 
 class DateType(click.ParamType[dt.date]):
@@ -106,6 +124,77 @@ def catalog_validate(path: Path | None) -> None:
         click.echo(f"{len(problems)} problem(s)", err=True)
         sys.exit(1)
     click.echo(f"{len(good)} policies, all valid")
+
+
+def _read_profile(path: Path) -> Profile:
+    """A profile JSON file, or a clear message and exit 1."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    try:
+        return parse_profile(raw, load_vocab())
+    except ProfileError as exc:
+        lines = "\n".join(f"  {e}" for e in exc.errors)
+        raise click.ClickException(f"{path}: 企业资料有误：\n{lines}") from None
+
+
+@cli.command("classify")
+@click.option("--industry", required=True, help="GB/T 4754-2017 code, e.g. C39 or C3976.")
+@click.option("--employees", type=click.IntRange(min=0), help="从业人员（人）.")
+@click.option("--revenue", type=click.FloatRange(min=0), help="营业收入（万元）.")
+@click.option("--assets", type=click.FloatRange(min=0), help="资产总额（万元）.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+def classify_command(
+    industry: str,
+    employees: int | None,
+    revenue: float | None,
+    assets: float | None,
+    as_json: bool,
+) -> None:
+    """Classify an enterprise as large, medium, small or micro (工信部联企业〔2011〕300号)."""
+    vocab = load_vocab()
+    try:
+        code = normalize_industry(vocab.industries, industry)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    standard = load_size_standard()
+    result = classify(standard, code, employees=employees, revenue_wan=revenue, assets_wan=assets)
+    if as_json:
+        record = {
+            "size": result.size,
+            "group": result.group,
+            "standard": result.standard,
+            "missing": list(result.missing),
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    click.echo(render_classification(result, standard, code, vocab), nl=False)
+
+
+@cli.command("match")
+@click.argument("profile", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--on", "on", type=DATE, help=ON_HELP)
+@click.option("--json", "as_json", is_flag=True, help="A JSON array instead of text.")
+def match_command(profile: Path, on: dt.date | None, as_json: bool) -> None:
+    """Every policy with a decision (eligible, possible, ineligible) and its reasons."""
+    parsed = _read_profile(profile)
+    day = on or _clock.today()
+    found = _catalog()
+    ctx = Context.of(parsed, load_vocab(), load_size_standard())
+    matches = match_all(ctx, found.policies, on=day)
+    if as_json:
+        click.echo(
+            json.dumps([match_record(m, on=day) for m in matches], ensure_ascii=False, indent=2)
+        )
+    else:
+        click.echo(render_matches(ctx, matches, on=day), nl=False)
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from schedulers import Benefit, Catalog, Policy, Round, next_round, status
+from subscriptions import SIZE_NAMES, Context, Match, SizeResult, SizeStandard, Vocab
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -110,3 +111,51 @@ def render_policies(catalog: Catalog, *, on: dt.date) -> str:
     template = environment().get_template("cli/policies.txt.j2")
     rows = [(p, status(p, on=on), next_round(p, on=on)) for p in catalog.policies]
     return template.render(rows=rows, vocab=catalog.vocab, on=on)
+
+
+def match_record(found: Match, *, on: dt.date) -> dict[str, Any]:
+    """One element of `huiqi match --json`."""
+    policy = found.policy
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "listed_in": policy_record(policy, on=on)["listed_in"],
+        "decision": found.decision,
+        "reasons": [
+            {"kind": r.kind, "outcome": r.outcome, "text": r.text, "needs": list(r.needs)}
+            for r in found.reasons
+        ],
+        "next_round": round_record(next_round(policy, on=on)),
+        "status": status(policy, on=on),
+    }
+
+
+def render_matches(ctx: Context, matches: tuple[Match, ...], *, on: dt.date) -> str:
+    """`huiqi match`: policies grouped by decision, with reasons."""
+    template = environment().get_template("cli/match.txt.j2")
+    groups = {
+        d: [m for m in matches if m.decision == d] for d in ("eligible", "possible", "ineligible")
+    }
+    rounds = {m.policy.id: next_round(m.policy, on=on) for m in matches}
+    return template.render(
+        profile=ctx.profile,
+        size=ctx.size,
+        size_names=SIZE_NAMES,
+        groups=groups,
+        rounds=rounds,
+        on=on,
+    )
+
+
+def render_classification(
+    result: SizeResult, standard: SizeStandard, code: str, vocab: Vocab
+) -> str:
+    """`huiqi classify`: the class, the group and what is missing."""
+    template = environment().get_template("cli/classify.txt.j2")
+    return template.render(
+        result=result,
+        code=code,
+        industry_name=vocab.industries.name_of(code),
+        size_names=SIZE_NAMES,
+        indicator_names=standard.indicator_names,
+    )

@@ -27,6 +27,7 @@ from schedulers._policy import (
     DatedWindow,
     Eligibility,
     Evidence,
+    External,
     Listing,
     MonthDay,
     Policy,
@@ -449,8 +450,13 @@ def validate(
 # --- Building values ---------------------------------------------------------------------
 
 
-def _evidence(raw: Iterable[Mapping[str, Any]]) -> tuple[Evidence, ...]:
-    return tuple(Evidence(e["file"], e["line"], e["quote"]) for e in raw)
+def _evidence(raw: Iterable[Mapping[str, Any]]) -> tuple[Evidence | External, ...]:
+    return tuple(
+        External(e["document"], e["says"])
+        if "document" in e
+        else Evidence(e["file"], e["line"], e["quote"])
+        for e in raw
+    )
 
 
 def _opt_date(value: str | None) -> dt.date | None:

@@ -18,6 +18,14 @@ class Evidence:
     quote: str
 
 
+@dataclass(frozen=True, slots=True)
+class External:
+    """A fact from a later official document that is not among the seeds."""
+
+    document: str
+    says: str
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class MonthDay:
     """A day that recurs every year."""
@@ -45,7 +53,7 @@ class AnnualWindow:
     basis: str  # "stated" | "estimated"
     open: MonthDay | None
     close: MonthDay | None
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence | External, ...]
     label: str | None = None
     note: str | None = None
     kind: str = field(default="annual", init=False)
@@ -57,7 +65,7 @@ class DatedWindow:
 
     open: dt.date | None
     close: dt.date | None
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence | External, ...]
     label: str | None = None
     note: str | None = None
     kind: str = field(default="dated", init=False)
@@ -74,7 +82,7 @@ class ContinuousWindow:
 
     start: dt.date | None
     until: dt.date | None
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence | External, ...]
     label: str | None = None
     note: str | None = None
     kind: str = field(default="continuous", init=False)
@@ -84,7 +92,7 @@ class ContinuousWindow:
 class TbdWindow:
     """The yearly notice sets the time; the documents give none."""
 
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence | External, ...]
     label: str | None = None
     note: str | None = None
     kind: str = field(default="tbd", init=False)
@@ -165,7 +173,7 @@ class Validity:
 
     start: dt.date | None
     until: dt.date | None
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence | External, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from schedulers import DATA_DIR, CatalogError, Evidence, load_catalog
+from schedulers import DATA_DIR, CatalogError, Evidence, External, load_catalog
 
 SPAN = 6  # lines a quote may run over
 _WS = re.compile(r"\s+")
@@ -24,7 +24,7 @@ def squeeze(text: str) -> str:
     return _WS.sub("", text)
 
 
-def evidence_of_catalog() -> Iterator[tuple[str, str, Evidence]]:
+def evidence_of_catalog() -> Iterator[tuple[str, str, Evidence | External]]:
     """(policy id, field, evidence) for every piece of evidence in the catalog."""
     for policy in load_catalog().policies:
         for i, window in enumerate(policy.windows):
@@ -49,6 +49,8 @@ def misses(seeds: Path) -> list[str]:
     cache: dict[str, list[str]] = {}
     out = []
     for pid, field, ev in evidence_of_catalog():
+        if isinstance(ev, External):
+            continue
         if ev.file not in cache:
             cache[ev.file] = (seeds / ev.file).read_text(encoding="utf-8").splitlines()
         lines = cache[ev.file]
@@ -78,8 +80,13 @@ def main(argv: list[str]) -> int:
         return 1
     for line in found:
         print(line)
-    total = sum(1 for _ in evidence_of_catalog())
-    print(f"{total - len(found)} of {total} quotes found", file=sys.stderr)
+    kinds = [isinstance(ev, External) for _, _, ev in evidence_of_catalog()]
+    total, external = kinds.count(False), kinds.count(True)
+    print(
+        f"{total - len(found)} of {total} quotes found; "
+        f"{external} references to later documents (not in the seeds, not checked)",
+        file=sys.stderr,
+    )
     return 1 if found else 0
 
 

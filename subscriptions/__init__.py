@@ -1,5 +1,33 @@
 """Who: enterprise profiles, size classification, matching, subscribers and the store."""
 
+from subscriptions._match import (
+    CHECK,
+    DECISIONS,
+    ELIGIBLE,
+    INELIGIBLE,
+    MET,
+    POSSIBLE,
+    UNKNOWN,
+    UNMET,
+    Context,
+    Match,
+    Reason,
+    evaluate,
+    match,
+    match_all,
+)
+from subscriptions._profile import (
+    FIELDS,
+    Division,
+    FieldError,
+    Industries,
+    Profile,
+    ProfileError,
+    Term,
+    Vocab,
+    normalize_industry,
+    parse_profile,
+)
 from subscriptions._size import (
     SIZE_NAMES,
     SIZES,
@@ -9,15 +37,40 @@ from subscriptions._size import (
     build_standard,
     classify,
 )
-from subscriptions._vocab import load_size_standard
+from subscriptions._vocab import load_size_standard, load_vocab
 
 __all__ = [
+    "CHECK",
+    "DECISIONS",
+    "ELIGIBLE",
+    "FIELDS",
+    "INELIGIBLE",
+    "MET",
+    "POSSIBLE",
     "SIZES",
     "SIZE_NAMES",
+    "UNKNOWN",
+    "UNMET",
+    "Context",
+    "Division",
+    "FieldError",
+    "Industries",
+    "Match",
+    "Profile",
+    "ProfileError",
+    "Reason",
     "SizeGroup",
     "SizeResult",
     "SizeStandard",
+    "Term",
+    "Vocab",
     "build_standard",
     "classify",
+    "evaluate",
     "load_size_standard",
+    "load_vocab",
+    "match",
+    "match_all",
+    "normalize_industry",
+    "parse_profile",
 ]

@@ -6,8 +6,9 @@ Pure: the standard comes in as data (data/vocab/size_standard.yaml), built once.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 SIZES = ("large", "medium", "small", "micro")
 SIZE_NAMES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
@@ -89,21 +90,20 @@ def classify(
     return SizeResult(None, group.name, standard.title, missing)
 
 
-def build_standard(raw: Mapping[str, object]) -> SizeStandard:
-    """The standard from its YAML mapping (validated by the vocabulary loader)."""
-    groups: Sequence[Mapping[str, object]] = raw["groups"]  # type: ignore[assignment]
+def build_standard(raw: Mapping[str, Any]) -> SizeStandard:
+    """The standard from its YAML mapping (data/vocab/size_standard.yaml)."""
     return SizeStandard(
         title=str(raw["standard"]),
-        indicator_names=dict(raw["indicators"]),  # type: ignore[call-overload]
+        indicator_names=dict(raw["indicators"]),
         groups=tuple(
             SizeGroup(
                 key=str(g["key"]),
                 name=str(g["name"]),
-                codes=tuple(g["codes"]),  # type: ignore[call-overload]
-                large=dict(g["large"]),  # type: ignore[call-overload]
-                medium=dict(g["medium"]),  # type: ignore[call-overload]
-                small=dict(g["small"]),  # type: ignore[call-overload]
+                codes=tuple(g["codes"]),
+                large=dict(g["large"]),
+                medium=dict(g["medium"]),
+                small=dict(g["small"]),
             )
-            for g in groups
+            for g in raw["groups"]
         ),
     )

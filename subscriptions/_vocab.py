@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from subscriptions._profile import Division, Industries, Term, Vocab
 from subscriptions._size import SizeStandard, build_standard
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -20,3 +21,36 @@ def _read(name: str, data_dir: Path) -> Any:
 def load_size_standard(data_dir: Path = DATA_DIR) -> SizeStandard:
     """《中小企业划型标准规定》 from data/vocab/size_standard.yaml."""
     return build_standard(_read("size_standard.yaml", data_dir))
+
+
+def _terms(raw: Any) -> tuple[Term, ...]:
+    return tuple(
+        Term(
+            name=str(e["name"]),
+            aliases=tuple(str(a) for a in e.get("aliases") or ())
+            + ((str(e["full_name"]),) if e.get("full_name") else ()),
+            divisions=tuple(str(d) for d in e.get("divisions") or ()),
+            level=e.get("level"),
+        )
+        for e in raw
+    )
+
+
+def load_vocab(data_dir: Path = DATA_DIR) -> Vocab:
+    """Industries, qualifications, chains, sectors and districts from data/vocab."""
+    sections: dict[str, str] = {}
+    divisions: dict[str, Division] = {}
+    for section in _read("industries.yaml", data_dir):
+        sections[str(section["code"])] = str(section["name"])
+        for d in section["divisions"]:
+            divisions[str(d["code"])] = Division(
+                str(section["code"]), str(d["code"]), str(d["name"])
+            )
+    groups = _read("chains.yaml", data_dir)
+    return Vocab(
+        industries=Industries(sections, divisions),
+        qualifications=_terms(_read("qualifications.yaml", data_dir)),
+        chains=_terms(groups["chains"]),
+        sectors=_terms(groups["sectors"]),
+        districts=_terms(_read("districts.yaml", data_dir)),
+    )

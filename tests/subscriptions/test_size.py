@@ -1,4 +1,4 @@
-"""Size classification agrees with 《中小企业划型标准规定》 for every group, at and around each bound."""
+"""Size classes follow 《中小企业划型标准规定》 for every group, at and around each bound."""
 
 from __future__ import annotations
 
