@@ -131,12 +131,12 @@ def _read_profile(path: Path) -> Profile:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise click.ClickException(f"{path}: cannot be read ({exc.strerror})") from None
+        raise click.ClickException(f"{path}: 无法读取（{exc.strerror}）") from None
     except UnicodeDecodeError:
-        raise click.ClickException(f"{path}: not UTF-8 text") from None
+        raise click.ClickException(f"{path}: 不是 UTF-8 编码的文本") from None
     except json.JSONDecodeError as exc:
         raise click.ClickException(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            f"{path}: 不是合法的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）"
         ) from None
     try:
         return parse_profile(raw, load_vocab())
