@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-PURE = ["schedulers/_policy.py", "schedulers/_rounds.py"]
+PURE = [
+    "schedulers/_policy.py",
+    "schedulers/_rounds.py",
+    "subscriptions/_size.py",
+    "subscriptions/_profile.py",
+    "subscriptions/_match.py",
+]
 FORBIDDEN_MODULES = {
     "os",
     "sys",
