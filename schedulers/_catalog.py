@@ -496,6 +496,7 @@ def _condition(raw: Mapping[str, Any]) -> Condition:
         op=raw.get("op"),
         value=value,
         minimum=raw.get("min"),
+        open_list=raw.get("open_list", False),
     )
 
 

@@ -128,6 +128,7 @@ class Condition:
     op: str | None = None
     value: float | bool | None = None
     minimum: float | None = None
+    open_list: bool = False  # 等: outside the list means check, not unmet
 
 
 @dataclass(frozen=True, slots=True)

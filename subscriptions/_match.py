@@ -137,6 +137,8 @@ def _industry(cond: Condition, ctx: Context) -> Reason:
         return Reason(
             "industry", UNKNOWN, f"要求行业：{names}；请把行业代码填到大类（如 C39）", ("industry",)
         )
+    if cond.open_list:
+        return Reason("industry", CHECK, f"要求行业：{names}等；请确认贵企业行业是否在支持范围内")
     return Reason(
         "industry",
         UNMET,
@@ -164,7 +166,7 @@ def _grouping(cond: Condition, ctx: Context) -> Reason:
     if division is not None and any(division in t.divisions for t in mapped):
         hit = next(t.name for t in mapped if division in t.divisions)
         return Reason(kind, MET, f"{head}；贵企业行业 {ctx.profile.industry} 属于{hit}")
-    if len(mapped) == len(wanted) and division is not None:
+    if len(mapped) == len(wanted) and division is not None and not cond.open_list:
         return Reason(
             kind,
             UNMET,
