@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from schedulers import Benefit, Catalog, Policy, Round, next_round, status
+from schedulers import STATUSES, Benefit, Catalog, Policy, Round, next_round, status
 from subscriptions import SIZE_NAMES, Context, Match, SizeResult, SizeStandard, Vocab
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -81,6 +82,12 @@ def yuan_text(yuan: int) -> str:
     return f"{yuan}元"
 
 
+def pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns (CJK characters take two)."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
+
+
 def environment() -> Environment:
     """The Jinja2 environment over templates/ (plain text: no autoescape)."""
     env = Environment(  # noqa: S701 - these templates render terminal text, not HTML
@@ -91,6 +98,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["yuan"] = yuan_text
+    env.filters["pad"] = pad
     return env
 
 
@@ -110,6 +118,8 @@ def render_policies(catalog: Catalog, *, on: dt.date) -> str:
     """`huiqi policies`: one line per policy."""
     template = environment().get_template("cli/policies.txt.j2")
     rows = [(p, status(p, on=on), next_round(p, on=on)) for p in catalog.policies]
+    # Open rounds first, then by the next deadline, then what has no round, expired last.
+    rows.sort(key=lambda r: (STATUSES.index(r[1]), r[2].last_day if r[2] else dt.date.max, r[0].id))
     return template.render(rows=rows, vocab=catalog.vocab, on=on)
 
 
