@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,24 @@ def test_missing_profile_file() -> None:
     code, _, err = invoke("match", "/nonexistent/profile.json")
     assert code == 1
     assert "无法读取" in err
+
+
+def test_match_text_for_a_profile(golden: Callable[[str, str], None]) -> None:
+    """The grouped, explained answer for the high-tech electronics maker is pinned."""
+    code, out, _ = invoke(
+        "match", str(FIXTURES / "profiles" / "hightech-electronics.json"), "--on", "2026-11-22"
+    )
+    assert code == 0
+    golden("match_hightech_electronics.txt", out)
+
+
+def test_match_json_contract() -> None:
+    """Each element has id, name, listed_in, decision, reasons and next_round; eligible first."""
+    code, out, _ = invoke(
+        "match", str(FIXTURES / "profiles" / "machine-tool.json"), "--on", "2026-11-22", "--json"
+    )
+    assert code == 0
+    records = json.loads(out)
+    assert {"id", "name", "listed_in", "decision", "reasons", "next_round"} <= set(records[0])
+    assert records[0]["decision"] == "eligible"
+    assert records[-1]["decision"] == "ineligible"
