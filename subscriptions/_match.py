@@ -111,7 +111,7 @@ def _qualification(cond: Condition, ctx: Context) -> Reason:
     head = f"要求{rule}：{_join(wanted)}"
     if held is None:
         return Reason("qualification", UNKNOWN, f"{head}；资料未填写资质", ("qualifications",))
-    canonical = {ctx.vocab.canonical(ctx.vocab.qualifications, q) for q in wanted}
+    canonical = {ctx.vocab.canonical("qualifications", q) for q in wanted}
     have = canonical & held
     if cond.all_of:
         lacking = canonical - held
@@ -149,14 +149,11 @@ def _industry(cond: Condition, ctx: Context) -> Reason:
 def _grouping(cond: Condition, ctx: Context) -> Reason:
     """sector and chain: named groups of industries, mapped to divisions in data/vocab."""
     kind = cond.kind
-    terms = ctx.vocab.chains if kind == "chain" else ctx.vocab.sectors
+    group = "chains" if kind == "chain" else "sectors"
     label = "产业链" if kind == "chain" else "行业领域"
     wanted = cond.any_of
     head = f"要求属于{label}：{_join(wanted)}"
-    found = [
-        ctx.vocab.find(terms, w) or ctx.vocab.find(ctx.vocab.chains + ctx.vocab.sectors, w)
-        for w in wanted
-    ]
+    found = [ctx.vocab.find(group, w) or ctx.vocab.find("industry_groups", w) for w in wanted]
     declared = ctx.profile.chains or frozenset()
     named = {t.name for t in found if t is not None}
     if named & declared:
@@ -214,7 +211,7 @@ def _location(cond: Condition, ctx: Context) -> Reason:
     if district is None:
         return Reason("location", UNKNOWN, f"{head}；资料未填写所在区域", ("district",))
     inside = CITY in places or district in places
-    known = [p for p in places if p == CITY or ctx.vocab.find(ctx.vocab.districts, p)]
+    known = [p for p in places if p == CITY or ctx.vocab.find("districts", p)]
     if inside:
         return Reason("location", MET, f"{head}，贵企业在{district}")
     if len(known) == len(places):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -52,7 +53,10 @@ class Industries:
         return division.name if division else code
 
 
-@dataclass(frozen=True, slots=True)
+GROUPS = ("qualifications", "chains", "sectors", "districts")
+
+
+@dataclass(frozen=True)
 class Vocab:
     """Everything profile parsing and matching look names up in."""
 
@@ -61,24 +65,34 @@ class Vocab:
     chains: tuple[Term, ...]
     sectors: tuple[Term, ...]
     districts: tuple[Term, ...]
+    _index: dict[str, dict[str, Term]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    def find(self, terms: Sequence[Term], text: str) -> Term | None:
-        """The term called `text` (by name or alias, ignoring spaces and quote styles)."""
-        key = _fold(text)
-        return next(
-            (t for t in terms if key == _fold(t.name) or key in {_fold(a) for a in t.aliases}),
-            None,
-        )
+    def __post_init__(self) -> None:
+        for group in GROUPS:
+            index: dict[str, Term] = {}
+            for term in getattr(self, group):
+                for text in (term.name, *term.aliases):
+                    index.setdefault(_fold(text), term)
+            self._index[group] = index
+        # Sector words and chain names are used interchangeably in the policies.
+        self._index["industry_groups"] = {**self._index["chains"], **self._index["sectors"]}
 
-    def canonical(self, terms: Sequence[Term], text: str) -> str:
+    def find(self, group: str, text: str) -> Term | None:
+        """The term of `group` called `text` (name or alias; spaces and quote styles ignored)."""
+        return self._index[group].get(_fold(text))
+
+    def canonical(self, group: str, text: str) -> str:
         """The term's proper name, or the text itself when no term has that name."""
-        term = self.find(terms, text)
+        term = self.find(group, text)
         return term.name if term else text
 
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "（": "(", "）": ")"})
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold(text: str) -> str:
     return re.sub(r"\s+", "", text).translate(_QUOTES).lower()
 
@@ -168,15 +182,14 @@ def _industry_hint(industries: Industries, text: str) -> str:
     return f"{base}；请填门类字母加大类两位数字，如 C39（计算机、通信和其他电子设备制造业）"
 
 
-def _names(
-    vocab: Vocab, terms: Sequence[Term], raw: Any, field: str, what: str
-) -> frozenset[str] | FieldError:
+def _names(vocab: Vocab, field: str, raw: Any, what: str) -> frozenset[str] | FieldError:
+    terms: tuple[Term, ...] = getattr(vocab, field)
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
         return FieldError(field, f'应为{what}名称的列表，如 ["{terms[0].name}"]')
     found: list[str] = []
     unknown: list[str] = []
     for text in raw:
-        term = vocab.find(terms, text)
+        term = vocab.find(field, text)
         if term is None:
             unknown.append(text)
         else:
@@ -222,7 +235,7 @@ def parse_profile(raw: Any, vocab: Vocab) -> Profile:
 
     if raw.get("district") is not None:
         district = raw["district"]
-        term = vocab.find(vocab.districts, district) if isinstance(district, str) else None
+        term = vocab.find("districts", district) if isinstance(district, str) else None
         if term is None:
             accepted = "、".join(t.name for t in vocab.districts)
             errors.append(FieldError("district", f"不认识的区域“{district}”；可填：{accepted}"))
@@ -267,13 +280,10 @@ def parse_profile(raw: Any, vocab: Vocab) -> Profile:
                 FieldError("founded", f"成立日期应为 YYYY-MM-DD，如 2015-04-01，实际是 {founded!r}")
             )
 
-    for key, terms, what in (
-        ("qualifications", vocab.qualifications, "资质"),
-        ("chains", vocab.chains, "产业链"),
-    ):
+    for key, what in (("qualifications", "资质"), ("chains", "产业链")):
         if raw.get(key) is None:
             continue
-        parsed = _names(vocab, terms, raw[key], key, what)
+        parsed = _names(vocab, key, raw[key], what)
         if isinstance(parsed, FieldError):
             errors.append(parsed)
         else:

@@ -23,20 +23,17 @@ def test_divisions_belong_to_their_sections() -> None:
 
 def test_every_name_in_catalog_conditions_is_known() -> None:
     """Qualifications, chains, sectors and places in conditions all resolve in data/vocab."""
-    groups = VOCAB.chains + VOCAB.sectors
     unknown = []
     for policy in CATALOG.policies:
         for cond in policy.eligibility.conditions:
             if cond.kind == "qualification":
                 names = cond.all_of + cond.any_of
-                unknown += [n for n in names if VOCAB.find(VOCAB.qualifications, n) is None]
+                unknown += [n for n in names if VOCAB.find("qualifications", n) is None]
             elif cond.kind in ("sector", "chain"):
-                unknown += [n for n in cond.any_of if VOCAB.find(groups, n) is None]
+                unknown += [n for n in cond.any_of if VOCAB.find("industry_groups", n) is None]
             elif cond.kind == "location":
                 unknown += [
-                    n
-                    for n in cond.values
-                    if n != "鄂州市" and VOCAB.find(VOCAB.districts, n) is None
+                    n for n in cond.values if n != "鄂州市" and VOCAB.find("districts", n) is None
                 ]
     assert unknown == []
 
