@@ -26,7 +26,7 @@ def run(settings: Settings, catalog: Catalog, *, demo: bool = False) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     log.info(
-        "huiqi: %d policies, channels: %s, http://%s:%d%s",
+        "%d policies, channels: %s, http://%s:%d%s",
         len(catalog.policies),
         ", ".join(settings.channels),
         settings.host,
