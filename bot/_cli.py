@@ -11,6 +11,9 @@ from typing import Any
 import click
 
 from bot import _clock, _settings
+from bot._import import ImportFileError, read_profiles
+from bot._service import World, add_round, replan, sync_rounds, upcoming
+from bot._simulate import demo_profiles, simulate
 from bot._views import (
     match_record,
     policy_record,
@@ -18,12 +21,18 @@ from bot._views import (
     render_matches,
     render_policies,
     render_policy,
+    render_rounds,
+    render_simulation,
+    render_upcoming,
+    stored_round_record,
+    upcoming_record,
 )
 from schedulers import DATA_DIR, Catalog, CatalogError, load_catalog, validate
 from subscriptions import (
     Context,
     Profile,
     ProfileError,
+    Store,
     classify,
     load_size_standard,
     load_vocab,
@@ -128,6 +137,11 @@ def catalog_validate(path: Path | None) -> None:
 
 def _read_profile(path: Path) -> Profile:
     """A profile JSON file, or a clear message and exit 1."""
+    return _read_profile_raw(path)[1]
+
+
+def _read_profile_raw(path: Path) -> tuple[dict[str, Any], Profile]:
+    """A profile JSON file as given and parsed, or a clear message and exit 1."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -139,7 +153,7 @@ def _read_profile(path: Path) -> Profile:
             f"{path}: 不是合法的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）"
         ) from None
     try:
-        return parse_profile(raw, load_vocab())
+        return raw, parse_profile(raw, load_vocab())
     except ProfileError as exc:
         lines = "\n".join(f"  {e}" for e in exc.errors)
         raise click.ClickException(f"{path}: 企业资料有误：\n{lines}") from None
@@ -195,6 +209,177 @@ def match_command(profile: Path, on: dt.date | None, as_json: bool) -> None:
         )
     else:
         click.echo(render_matches(ctx, matches, on=day), nl=False)
+
+
+def _world() -> World:
+    return World(_catalog(), load_vocab(), load_size_standard())
+
+
+def _store() -> Store:
+    try:
+        settings = _settings.load()
+    except _settings.SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        return Store.open(settings.database_url)
+    except Exception as exc:  # the database is the far side: say what failed, not a traceback
+        raise click.ClickException(
+            f"cannot open the database: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+@cli.command("upcoming")
+@click.argument("profile", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--on", "on", type=DATE, help=ON_HELP)
+@click.option("--days", type=click.IntRange(min=1, max=800), default=90, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="A JSON array instead of text.")
+def upcoming_command(profile: Path, on: dt.date | None, days: int, as_json: bool) -> None:
+    """The rounds ahead for a profile, with the reminders huiqi would send."""
+    _, parsed = _read_profile_raw(profile)
+    day = on or _clock.today()
+    items = upcoming(_world(), parsed, on=day, days=days)
+    if as_json:
+        click.echo(json.dumps([upcoming_record(i) for i in items], ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_upcoming(parsed, items, on=day, days=days), nl=False)
+
+
+@cli.command("simulate")
+@click.option("--from", "start", type=DATE, required=True, help="First simulated day.")
+@click.option("--to", "end", type=DATE, required=True, help="Last simulated day.")
+@click.argument("profiles", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+def simulate_command(start: dt.date, end: dt.date, profiles: tuple[Path, ...]) -> None:
+    """Every reminder that would be sent from START to END, on a simulated clock."""
+    if end < start:
+        raise click.UsageError(f"--to {end} is before --from {start}")
+    raws = [_read_profile_raw(p)[0] for p in profiles] or demo_profiles()
+    result = simulate(_world(), raws, start=start, end=end)
+    click.echo(render_simulation(result, start=start, end=end), nl=False)
+
+
+@cli.group()
+def enterprises() -> None:
+    """The registered enterprises."""
+
+
+@enterprises.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def enterprises_import(file: Path) -> None:
+    """Import profiles from a JSON array or a CSV file; bad rows are reported, the rest kept."""
+    vocab = load_vocab()
+    store = _store()
+    now = _clock.now()
+    imported, bad = 0, 0
+    try:
+        for line, raw in read_profiles(file):
+            try:
+                parse_profile(raw, vocab)
+            except ProfileError as exc:
+                bad += 1
+                for error in exc.errors:
+                    click.echo(f"{file}:{line}: {error}", err=True)
+                continue
+            store.save_enterprise(raw["name"].strip(), raw, now=now)
+            imported += 1
+    except ImportFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    click.echo(f"{imported} enterprises imported, {bad} rows rejected")
+    if bad:
+        sys.exit(1)
+
+
+@enterprises.command("list")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array instead of text.")
+def enterprises_list(as_json: bool) -> None:
+    """Every registered enterprise."""
+    store = _store()
+    try:
+        rows = store.enterprises()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{"id": i, "name": n, "profile": p} for i, n, p in rows],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for i, name, profile in rows:
+        click.echo(
+            f"{i:>5}  {profile.get('industry', ''):<6} {profile.get('district') or '':<6} {name}"
+        )
+    click.echo(f"共 {len(rows)} 家企业")
+
+
+@cli.group("rounds")
+def rounds_group() -> None:
+    """Dated rounds: the catalog's, and confirmed ones from this year's notices."""
+
+
+@rounds_group.command("list")
+@click.option("--from", "start", type=DATE, help="Rounds closing on or after this day.")
+@click.option("--to", "end", type=DATE, help="Rounds opening on or before this day.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array instead of text.")
+def rounds_list(start: dt.date | None, end: dt.date | None, as_json: bool) -> None:
+    """The current version of every round (the catalog's are recorded first)."""
+    world = _world()
+    store = _store()
+    try:
+        sync_rounds(store, world.catalog, now=_clock.now())
+        found = store.current_rounds()
+    finally:
+        store.close()
+    lo, hi = start or dt.date.min, end or dt.date.max
+    found = [
+        r for r in found if (r.close or r.open or hi) >= lo and (r.open or r.close or lo) <= hi
+    ]
+    found.sort(key=lambda r: (r.close or r.open or dt.date.max, r.key))
+    if as_json:
+        click.echo(
+            json.dumps([stored_round_record(r) for r in found], ensure_ascii=False, indent=2)
+        )
+    else:
+        click.echo(render_rounds(world.catalog, found), nl=False)
+
+
+@rounds_group.command("add")
+@click.argument("policy_id")
+@click.option("--open", "open_", type=DATE, help="First day of applications.")
+@click.option("--close", type=DATE, help="Last day of applications (inclusive).")
+@click.option("--notice", help="URL of this year's notice.")
+def rounds_add(
+    policy_id: str, open_: dt.date | None, close: dt.date | None, notice: str | None
+) -> None:
+    """Record a confirmed round from this year's notice; it supersedes an estimated one."""
+    if open_ is None and close is None:
+        raise click.UsageError("give --open, --close or both")
+    if open_ and close and close < open_:
+        raise click.UsageError(f"--close {close} is before --open {open_}")
+    world = _world()
+    if world.catalog.get(policy_id) is None:
+        raise click.ClickException(f"no policy {policy_id!r}; `huiqi policies` lists the ids")
+    store = _store()
+    try:
+        now = _clock.now()
+        sync_rounds(store, world.catalog, now=now)
+        old, new, notices = add_round(
+            store, world.catalog, policy_id, open=open_, close=close, notice_url=notice, now=now
+        )
+        replan(store, world, now=now)
+    finally:
+        store.close()
+    if old is not None and old.version == new.version:
+        click.echo(f"{new.key}: unchanged (version {new.version})")
+        return
+    was = f" (was {old.open or ''}~{old.close or ''}, {old.basis})" if old else ""
+    dates = f"{new.open or ''}~{new.close or ''}"
+    click.echo(
+        f"{new.key}: version {new.version}, {dates} confirmed{was}; {notices} change notices queued"
+    )
 
 
 @cli.command()

@@ -5,12 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from schedulers import STATUSES, Benefit, Catalog, Policy, Round, next_round, status
-from subscriptions import SIZE_NAMES, Context, Match, SizeResult, SizeStandard, Vocab
+from schedulers import SHANGHAI, STATUSES, Benefit, Catalog, Policy, Round, next_round, status
+from subscriptions import (
+    SIZE_NAMES,
+    Context,
+    Match,
+    Profile,
+    SizeResult,
+    SizeStandard,
+    StoredRound,
+    Vocab,
+)
+
+if TYPE_CHECKING:
+    from bot._service import Upcoming
+    from bot._simulate import Simulation
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -169,3 +182,57 @@ def render_classification(
         size_names=SIZE_NAMES,
         indicator_names=standard.indicator_names,
     )
+
+
+def stored_round_record(found: StoredRound) -> dict[str, Any]:
+    """One element of `huiqi rounds list --json`."""
+    return {
+        "key": found.key,
+        "version": found.version,
+        "policy_id": found.policy_id,
+        "open": _iso(found.open),
+        "close": _iso(found.close),
+        "basis": found.basis,
+        "label": found.label,
+        "notice": found.notice_url,
+        "source": found.source,
+    }
+
+
+def render_rounds(catalog: Catalog, found: list[StoredRound]) -> str:
+    """`huiqi rounds list`: one line per round."""
+    template = environment().get_template("cli/rounds.txt.j2")
+    names = {p.id: p.name for p in catalog.policies}
+    return template.render(rounds=found, names=names)
+
+
+def upcoming_record(item: Upcoming) -> dict[str, Any]:
+    """One element of `huiqi upcoming --json`."""
+    return {
+        "id": item.policy.id,
+        "name": item.policy.name,
+        "decision": item.decision,
+        "round": {
+            "key": item.round.key,
+            "open": _iso(item.round.open),
+            "close": _iso(item.round.close),
+            "basis": item.round.basis,
+            "label": item.round.label,
+        },
+        "reminders": [
+            {"kind": r.kind, "at": r.due_at.astimezone(SHANGHAI).isoformat(timespec="minutes")}
+            for r in item.reminders
+        ],
+    }
+
+
+def render_upcoming(profile: Profile, items: list[Upcoming], *, on: dt.date, days: int) -> str:
+    """`huiqi upcoming`: the rounds ahead and when huiqi would remind."""
+    template = environment().get_template("cli/upcoming.txt.j2")
+    return template.render(profile=profile, items=items, on=on, days=days, tz=SHANGHAI)
+
+
+def render_simulation(result: Simulation, *, start: dt.date, end: dt.date) -> str:
+    """`huiqi simulate`: every message with its local send time."""
+    template = environment().get_template("cli/simulate.txt.j2")
+    return template.render(result=result, start=start, end=end, tz=SHANGHAI)

@@ -107,3 +107,9 @@ def status(policy: Policy, *, on: dt.date) -> str:
         elif isinstance(window, TbdWindow):
             found.add(TBD)
     return next((s for s in STATUSES if s in found), EXPIRED)
+
+
+def round_key(found: Round, *, recurring: bool) -> str:
+    """A round's name across versions: policy, window and (for a recurring window) the year."""
+    base = f"{found.policy_id}#{found.window}"
+    return f"{base}@{found.first_day.year}" if recurring else base

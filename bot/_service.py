@@ -1,0 +1,265 @@
+"""What the commands, the web app and the scheduler do with the store: rounds, plans, texts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot._views import environment
+from schedulers import (
+    AnnualWindow,
+    Audience,
+    Catalog,
+    Policy,
+    Preferences,
+    Reminder,
+    RoundInfo,
+    at_local,
+    is_workday,
+    local_date,
+    plan,
+    plan_one,
+    round_key,
+    rounds,
+)
+from subscriptions import (
+    Context,
+    NewReminder,
+    Profile,
+    ProfileError,
+    SizeStandard,
+    Store,
+    StoredRound,
+    Vocab,
+    match,
+    parse_profile,
+)
+
+log = logging.getLogger("huiqi")
+
+MATCHING = ("eligible", "possible")
+HORIZON = dt.timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything read-only that planning and rendering need."""
+
+    catalog: Catalog
+    vocab: Vocab
+    standard: SizeStandard
+
+
+def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
+    """Record the catalog's rounds for this year and next; return how many are new or changed."""
+    today = local_date(now)
+    start, end = dt.date(today.year, 1, 1), dt.date(today.year + 1, 12, 31)
+    changed = 0
+    for policy in catalog.policies:
+        for found in rounds(policy, start=start, end=end):
+            recurring = isinstance(policy.windows[found.window], AnnualWindow)
+            old, new = store.put_round(
+                key=round_key(found, recurring=recurring),
+                policy_id=policy.id,
+                open=found.open,
+                close=found.close,
+                basis=found.basis,
+                label=found.label,
+                source="catalog",
+                now=now,
+            )
+            changed += old is None or old.version != new.version
+    return changed
+
+
+def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
+    """The current rounds as the planner sees them."""
+    out = []
+    for r in store.current_rounds():
+        policy = catalog.get(r.policy_id)
+        if policy is None:
+            continue  # a policy removed from the catalog: its rounds are no longer announced
+        out.append(
+            RoundInfo(
+                r.key, r.version, r.policy_id, policy.category, r.open, r.close, r.basis, r.label
+            )
+        )
+    return out
+
+
+def audiences(store: Store, world: World, *, on: dt.date) -> list[Audience]:
+    """Every active subscription with the policies its enterprise matches (eligible or possible)."""
+    out = []
+    for sub in store.subscriptions():
+        try:
+            profile = parse_profile(sub["profile"], world.vocab)
+        except ProfileError as exc:
+            log.warning(
+                "enterprise %d: profile no longer valid (%s); not planned",
+                sub["enterprise_id"],
+                exc,
+            )
+            continue
+        ctx = Context.of(profile, world.vocab, world.standard)
+        policy_ids = frozenset(
+            p.id for p in world.catalog.policies if match(ctx, p, on=on).decision in MATCHING
+        )
+        hour, minute = (int(x) for x in sub["send_time"].split(":"))
+        prefs = Preferences(
+            offsets=sub["offsets"],
+            notify_open=sub["notify_open"],
+            send_time=dt.time(hour, minute),
+            muted_policies=sub["muted_policies"],
+            muted_categories=sub["muted_categories"],
+        )
+        out.append(Audience(sub["subscriber_id"], sub["created_at"], policy_ids, prefs))
+    return out
+
+
+def replan(store: Store, world: World, *, now: dt.datetime, horizon: dt.timedelta = HORIZON) -> int:
+    """Plan every reminder up to the horizon and enqueue the new ones; return how many."""
+    sync_rounds(store, world.catalog, now=now)
+    planned: Sequence[Reminder] = plan(
+        audiences(store, world, on=local_date(now)),
+        round_infos(store, world.catalog),
+        now=now,
+        until=now + horizon,
+        is_workday=is_workday,
+    )
+    return store.enqueue(
+        (
+            NewReminder(r.subscriber_id, r.round_key, r.round_version, r.kind, r.due_at)
+            for r in planned
+        ),
+        now=now,
+    )
+
+
+def add_round(
+    store: Store,
+    catalog: Catalog,
+    policy_id: str,
+    *,
+    open: dt.date | None,
+    close: dt.date | None,
+    notice_url: str | None,
+    now: dt.datetime,
+) -> tuple[StoredRound | None, StoredRound, int]:
+    """Record a confirmed round from this year's notice; tell who heard the old dates.
+
+    It supersedes the catalog round of the same policy and year nearest in date.
+    Returns (previous version, new version, change notices queued).
+    """
+    policy = catalog.get(policy_id)
+    if policy is None:
+        raise LookupError(policy_id)
+    anchor = open or close
+    if anchor is None:
+        raise ValueError("a round needs an open or a close date")
+    same_year = [
+        r
+        for r in store.current_rounds()
+        if r.policy_id == policy_id and ((r.open or r.close) or anchor).year == anchor.year
+    ]
+    nearest = min(
+        same_year, key=lambda r: abs(((r.open or r.close) or anchor) - anchor), default=None
+    )
+    key = nearest.key if nearest else f"{policy_id}#notice@{anchor.isoformat()}"
+    old, new = store.put_round(
+        key=key,
+        policy_id=policy_id,
+        open=open,
+        close=close,
+        basis="confirmed",
+        label=nearest.label if nearest else None,
+        source="admin",
+        now=now,
+        notice_url=notice_url,
+    )
+    notices = 0
+    if old is not None and old.version != new.version:
+        store.supersede(key, new.version, now=now)
+        told = store.told_about(key)
+        notices = store.enqueue(
+            (NewReminder(s, key, new.version, f"change-{new.version}", now) for s in told), now=now
+        )
+    return old, new, notices
+
+
+def renderer(
+    world: World, store: Store
+) -> Callable[[Sequence[Any], Mapping[str, Any], bool, dt.datetime], str]:
+    """The dispatcher's render function: one round, or a digest of several due together."""
+    template = environment().get_template("messages/reminder.txt.j2")
+
+    def render(
+        items: Sequence[Any], rounds_by_key: Mapping[str, Any], late: bool, now: dt.datetime
+    ) -> str:
+        today = local_date(now)
+        entries = []
+        for item in items:
+            rnd = rounds_by_key[item.round_key]
+            previous = None
+            if item.kind.startswith("change-"):
+                versions = store.round_versions(item.round_key)
+                previous = next((v for v in reversed(versions) if v.version < rnd.version), None)
+            entries.append(
+                {
+                    "item": item,
+                    "round": rnd,
+                    "policy": world.catalog.get(rnd.policy_id),
+                    "previous": previous,
+                }
+            )
+        return template.render(entries=entries, late=late, today=today).strip()
+
+    return render
+
+
+def rounds_by_key(store: Store) -> dict[str, StoredRound]:
+    """The current version of every round, by key."""
+    return {r.key: r for r in store.current_rounds()}
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A round ahead for one enterprise, with the reminders it would get."""
+
+    policy: Policy
+    decision: str
+    round: RoundInfo
+    reminders: tuple[Reminder, ...]
+
+
+def upcoming(world: World, profile: Profile, *, on: dt.date, days: int) -> list[Upcoming]:
+    """Rounds of matching policies that are open or open within `days` of `on`, in date order."""
+    ctx = Context.of(profile, world.vocab, world.standard)
+    start = at_local(on, dt.time(0, 0))
+    horizon = on + dt.timedelta(days=days)
+    out = []
+    for policy in world.catalog.policies:
+        decision = match(ctx, policy, on=on).decision
+        if decision not in MATCHING:
+            continue
+        audience = Audience(0, start, frozenset({policy.id}))
+        for found in rounds(policy, start=on, end=horizon):
+            if found.last_day < on or found.first_day > horizon:
+                continue
+            recurring = isinstance(policy.windows[found.window], AnnualWindow)
+            info = RoundInfo(
+                round_key(found, recurring=recurring),
+                1,
+                policy.id,
+                policy.category,
+                found.open,
+                found.close,
+                found.basis,
+                found.label,
+            )
+            planned = plan_one(audience, info, is_workday=is_workday)
+            out.append(Upcoming(policy, decision, info, tuple(planned)))
+    out.sort(key=lambda u: (u.round.close or u.round.open or dt.date.max, u.policy.id))
+    return out

@@ -1,0 +1,79 @@
+"""The channel interface every sender implements, with the console and recording channels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, TextIO
+
+OK = "ok"
+RETRY_AFTER = "retry_after"
+TRANSIENT = "transient"
+PERMANENT = "permanent"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a platform said: ok, retry after N seconds, a transient or a permanent failure."""
+
+    status: str
+    retry_after: float | None = None
+    detail: str = ""
+
+
+SENT_OK = SendResult(OK)
+
+
+class Channel(Protocol):
+    """A way to reach subscribers: one `send` per message."""
+
+    name: str
+    rate_per_second: float | None  # the platform's overall limit; None for none
+
+    async def send(self, address: str, text: str) -> SendResult:
+        """Deliver `text` to `address`; never raise for a platform's answer."""
+        ...
+
+
+@dataclass
+class ConsoleChannel:
+    """Prints messages: the channel that is always on (and the demo's)."""
+
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    name: str = "console"
+    rate_per_second: float | None = None
+
+    async def send(self, address: str, text: str) -> SendResult:
+        print(f"── 发给 {address} ──\n{text}\n", file=self.out, flush=True)
+        return SENT_OK
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One message a recording channel received."""
+
+    at: dt.datetime
+    address: str
+    text: str
+
+
+@dataclass
+class RecordingChannel:
+    """Keeps every message with the (simulated) time it was sent; answers from a script."""
+
+    clock: Callable[[], dt.datetime]
+    name: str = "console"
+    rate_per_second: float | None = None
+    answers: dict[str, list[SendResult]] = field(default_factory=dict)
+    sent: list[Recorded] = field(default_factory=list)
+    attempts: int = 0
+
+    async def send(self, address: str, text: str) -> SendResult:
+        self.attempts += 1
+        scripted = self.answers.get(address)
+        result = scripted.pop(0) if scripted else SENT_OK
+        if result.status == OK:
+            self.sent.append(Recorded(self.clock(), address, text))
+        return result

@@ -1,0 +1,558 @@
+"""The database store: enterprises, subscribers, subscriptions, rounds, the outbox, the log.
+
+SQLite by default (WAL), PostgreSQL for several dispatcher processes (rows are claimed with
+SELECT ... FOR UPDATE SKIP LOCKED). The schema is managed by Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import CursorResult, Engine, create_engine, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from subscriptions._tables import (
+    DeliveryRow,
+    EnterpriseRow,
+    OutboxRow,
+    RoundRow,
+    SubscriberRow,
+    SubscriptionRow,
+)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRound:
+    """The current version of a round."""
+
+    key: str
+    version: int
+    policy_id: str
+    open: dt.date | None
+    close: dt.date | None
+    basis: str
+    label: str | None
+    notice_url: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox row claimed for sending, with its subscriber."""
+
+    id: int
+    subscriber_id: int
+    channel: str
+    address: str
+    round_key: str
+    round_version: int
+    kind: str
+    due_at: dt.datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewReminder:
+    """What the planner asks the store to enqueue."""
+
+    subscriber_id: int
+    round_key: str
+    round_version: int
+    kind: str
+    due_at: dt.datetime
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; a SQLite file's folder is created, WAL and foreign keys turned on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the newest migration."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Store:
+    """All database access of huiqi."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect, migrate, and return the store."""
+        engine = make_engine(url)
+        migrate(engine)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        """sqlite or postgresql."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    # --- enterprises and subscribers ----------------------------------------------------
+
+    def save_enterprise(self, name: str, profile: dict[str, Any], *, now: dt.datetime) -> int:
+        """Insert or update an enterprise by name; return its id."""
+        with self.session() as s:
+            row = s.scalar(select(EnterpriseRow).where(EnterpriseRow.name == name))
+            if row is None:
+                row = EnterpriseRow(name=name, profile=profile, created_at=now, updated_at=now)
+                s.add(row)
+            else:
+                row.profile, row.updated_at = profile, now
+            s.flush()
+            return row.id
+
+    def enterprises(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """(id, name, profile) of every enterprise, by id."""
+        with self.session() as s:
+            rows = s.execute(
+                select(EnterpriseRow.id, EnterpriseRow.name, EnterpriseRow.profile).order_by(
+                    EnterpriseRow.id
+                )
+            )
+            return [(r.id, r.name, r.profile) for r in rows]
+
+    def subscriber(
+        self, channel: str, address: str, *, display_name: str | None, now: dt.datetime
+    ) -> int:
+        """The id of the subscriber at (channel, address), created (or reactivated) if needed."""
+        with self.session() as s:
+            row = s.scalar(
+                select(SubscriberRow).where(
+                    SubscriberRow.channel == channel, SubscriberRow.address == address
+                )
+            )
+            if row is None:
+                row = SubscriberRow(
+                    channel=channel,
+                    address=address,
+                    display_name=display_name,
+                    active=True,
+                    created_at=now,
+                )
+                s.add(row)
+            else:
+                row.active, row.deactivated_reason = True, None
+            s.flush()
+            return row.id
+
+    def subscribe(
+        self,
+        subscriber_id: int,
+        enterprise_id: int,
+        *,
+        now: dt.datetime,
+        offsets: Sequence[int] = (14, 7, 3, 1),
+        send_time: str = "09:30",
+    ) -> int:
+        """Subscribe a subscriber to an enterprise's rounds (idempotent); return the id."""
+        with self.session() as s:
+            row = s.scalar(
+                select(SubscriptionRow).where(
+                    SubscriptionRow.subscriber_id == subscriber_id,
+                    SubscriptionRow.enterprise_id == enterprise_id,
+                )
+            )
+            if row is None:
+                row = SubscriptionRow(
+                    subscriber_id=subscriber_id,
+                    enterprise_id=enterprise_id,
+                    offsets=list(offsets),
+                    notify_open=True,
+                    send_time=send_time,
+                    muted_policies=[],
+                    muted_categories=[],
+                    created_at=now,
+                )
+                s.add(row)
+            s.flush()
+            return row.id
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Every subscription of an active subscriber, with its enterprise's profile."""
+        with self.session() as s:
+            rows = s.execute(
+                select(SubscriptionRow, EnterpriseRow.profile, SubscriberRow.channel)
+                .join(EnterpriseRow, EnterpriseRow.id == SubscriptionRow.enterprise_id)
+                .join(SubscriberRow, SubscriberRow.id == SubscriptionRow.subscriber_id)
+                .where(SubscriberRow.active.is_(True))
+                .order_by(SubscriptionRow.id)
+            ).tuples()
+            return [
+                {
+                    "subscriber_id": sub.subscriber_id,
+                    "enterprise_id": sub.enterprise_id,
+                    "offsets": tuple(sub.offsets),
+                    "notify_open": sub.notify_open,
+                    "send_time": sub.send_time,
+                    "muted_policies": frozenset(sub.muted_policies),
+                    "muted_categories": frozenset(sub.muted_categories),
+                    "created_at": sub.created_at,
+                    "profile": profile,
+                    "channel": channel,
+                }
+                for sub, profile, channel in rows
+            ]
+
+    def deactivate(self, subscriber_id: int, reason: str) -> None:
+        """Stop sending to a subscriber (it blocked the bot, or its chat is gone)."""
+        with self.session() as s:
+            s.execute(
+                update(SubscriberRow)
+                .where(SubscriberRow.id == subscriber_id)
+                .values(active=False, deactivated_reason=reason)
+            )
+
+    def subscriber_active(self, subscriber_id: int) -> bool:
+        """Whether the subscriber still receives messages."""
+        with self.session() as s:
+            return bool(
+                s.scalar(select(SubscriberRow.active).where(SubscriberRow.id == subscriber_id))
+            )
+
+    # --- rounds -------------------------------------------------------------------------
+
+    def current_rounds(self) -> list[StoredRound]:
+        """The current version of every round."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(RoundRow).where(RoundRow.current.is_(True)).order_by(RoundRow.key)
+            )
+            return [_stored(r) for r in rows]
+
+    def round_versions(self, key: str) -> list[StoredRound]:
+        """Every version of a round, oldest first."""
+        with self.session() as s:
+            rows = s.scalars(select(RoundRow).where(RoundRow.key == key).order_by(RoundRow.version))
+            return [_stored(r) for r in rows]
+
+    def put_round(
+        self,
+        *,
+        key: str,
+        policy_id: str,
+        open: dt.date | None,
+        close: dt.date | None,
+        basis: str,
+        label: str | None,
+        source: str,
+        now: dt.datetime,
+        notice_url: str | None = None,
+    ) -> tuple[StoredRound | None, StoredRound]:
+        """Record a round; a change of dates or basis makes a new version.
+
+        A catalog round never replaces an admin (confirmed) one. Returns (previous, current).
+        """
+        with self.session() as s:
+            old = s.scalar(select(RoundRow).where(RoundRow.key == key, RoundRow.current.is_(True)))
+            if old is not None:
+                same = (old.open, old.close, old.basis, old.notice_url) == (
+                    open,
+                    close,
+                    basis,
+                    notice_url,
+                )
+                if same or (source == "catalog" and old.source == "admin"):
+                    return _stored(old), _stored(old)
+                old.current = False
+                s.flush()
+            row = RoundRow(
+                key=key,
+                version=(old.version + 1) if old else 1,
+                current=True,
+                policy_id=policy_id,
+                open=open,
+                close=close,
+                basis=basis,
+                label=label,
+                notice_url=notice_url,
+                source=source,
+                created_at=now,
+            )
+            s.add(row)
+            s.flush()
+            return (_stored(old) if old else None), _stored(row)
+
+    # --- outbox -------------------------------------------------------------------------
+
+    def enqueue(self, reminders: Iterable[NewReminder], *, now: dt.datetime) -> int:
+        """Insert reminders, skipping any already there (same subscriber, round version, kind)."""
+        values = [
+            {
+                "subscriber_id": r.subscriber_id,
+                "round_key": r.round_key,
+                "round_version": r.round_version,
+                "kind": r.kind,
+                "due_at": r.due_at,
+                "next_attempt_at": r.due_at,
+                "status": PENDING,
+                "attempts": 0,
+                "late": False,
+                "created_at": now,
+            }
+            for r in reminders
+        ]
+        if not values:
+            return 0
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        inserted = 0
+        with self.session() as s:
+            for start in range(0, len(values), 500):
+                stmt = (
+                    insert(OutboxRow)
+                    .values(values[start : start + 500])
+                    .on_conflict_do_nothing(
+                        index_elements=["subscriber_id", "round_key", "round_version", "kind"]
+                    )
+                )
+                result = cast(CursorResult[Any], s.connection().execute(stmt))
+                inserted += max(result.rowcount, 0)
+        return inserted
+
+    def recover(self, *, now: dt.datetime, lease: dt.timedelta) -> int:
+        """Return rows left in `sending` longer than `lease` (a crashed sender) to `pending`."""
+        with self.session() as s:
+            stmt = (
+                update(OutboxRow)
+                .where(OutboxRow.status == SENDING, OutboxRow.claimed_at <= now - lease)
+                .values(status=PENDING, claimed_by=None, next_attempt_at=now)
+            )
+            result = cast(CursorResult[Any], s.execute(stmt))
+            return max(result.rowcount, 0)
+
+    def claim(self, *, now: dt.datetime, worker: str, limit: int) -> list[Claimed]:
+        """Claim up to `limit` due rows of active subscribers for `worker`, oldest first."""
+        with self.session() as s:
+            due = (
+                select(OutboxRow.id)
+                .join(SubscriberRow, SubscriberRow.id == OutboxRow.subscriber_id)
+                .where(
+                    OutboxRow.status == PENDING,
+                    OutboxRow.next_attempt_at <= now,
+                    SubscriberRow.active.is_(True),
+                )
+                .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+                .limit(limit)
+            )
+            if self.dialect == "postgresql":
+                due = due.with_for_update(skip_locked=True, of=OutboxRow)
+            ids = list(s.scalars(due))
+            if not ids:
+                return []
+            s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids), OutboxRow.status == PENDING)
+                .values(status=SENDING, claimed_by=worker, claimed_at=now)
+            )
+            rows = s.execute(
+                select(OutboxRow, SubscriberRow.channel, SubscriberRow.address)
+                .join(SubscriberRow, SubscriberRow.id == OutboxRow.subscriber_id)
+                .where(
+                    OutboxRow.id.in_(ids),
+                    OutboxRow.claimed_by == worker,
+                    OutboxRow.status == SENDING,
+                )
+                .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            )
+            return [
+                Claimed(
+                    o.id,
+                    o.subscriber_id,
+                    channel,
+                    address,
+                    o.round_key,
+                    o.round_version,
+                    o.kind,
+                    o.due_at,
+                    o.attempts,
+                )
+                for o, channel, address in rows
+            ]
+
+    def _finish(
+        self,
+        ids: Sequence[int],
+        *,
+        now: dt.datetime,
+        result: str,
+        detail: str | None,
+        **values: Any,
+    ) -> None:
+        with self.session() as s:
+            s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(**values))
+            s.add_all(DeliveryRow(outbox_id=i, at=now, result=result, detail=detail) for i in ids)
+
+    def mark_sent(self, ids: Sequence[int], *, now: dt.datetime, late: bool) -> None:
+        """The message went out."""
+        self._finish(
+            ids,
+            now=now,
+            result="sent",
+            detail="补发" if late else None,
+            status=SENT,
+            sent_at=now,
+            late=late,
+        )
+
+    def mark_retry(
+        self, ids: Sequence[int], *, now: dt.datetime, at: dt.datetime, detail: str
+    ) -> None:
+        """Try again at `at` (after a retry-after or a transient error)."""
+        with self.session() as s:
+            s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids))
+                .values(
+                    status=PENDING,
+                    next_attempt_at=at,
+                    attempts=OutboxRow.attempts + 1,
+                    claimed_by=None,
+                    note=detail,
+                )
+            )
+            s.add_all(DeliveryRow(outbox_id=i, at=now, result="retry", detail=detail) for i in ids)
+
+    def mark_failed(self, ids: Sequence[int], *, now: dt.datetime, detail: str) -> None:
+        """Given up: a permanent error, or too many attempts."""
+        self._finish(ids, now=now, result="failed", detail=detail, status=FAILED, note=detail)
+
+    def mark_dropped(self, ids: Sequence[int], *, now: dt.datetime, detail: str) -> None:
+        """Not sent on purpose (the round closed while huiqi was down); the log says why."""
+        self._finish(ids, now=now, result="dropped", detail=detail, status=DROPPED, note=detail)
+
+    def fail_pending_of(self, subscriber_id: int, *, now: dt.datetime, detail: str) -> int:
+        """Give up every pending row of a subscriber that can no longer be reached."""
+        with self.session() as s:
+            ids = list(
+                s.scalars(
+                    select(OutboxRow.id).where(
+                        OutboxRow.subscriber_id == subscriber_id, OutboxRow.status == PENDING
+                    )
+                )
+            )
+        if ids:
+            self.mark_failed(ids, now=now, detail=detail)
+        return len(ids)
+
+    def supersede(self, round_key: str, version: int, *, now: dt.datetime) -> int:
+        """Drop pending reminders of older versions of a round (its dates changed)."""
+        with self.session() as s:
+            ids = list(
+                s.scalars(
+                    select(OutboxRow.id).where(
+                        OutboxRow.round_key == round_key,
+                        OutboxRow.round_version < version,
+                        OutboxRow.status == PENDING,
+                    )
+                )
+            )
+        if ids:
+            self.mark_dropped(ids, now=now, detail=f"轮次日期已更新为第{version}版")
+        return len(ids)
+
+    def next_due(self) -> dt.datetime | None:
+        """When the earliest pending row becomes due, if any."""
+        with self.session() as s:
+            return s.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
+            )
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every outbox row (for the command line and tests), by id."""
+        with self.session() as s:
+            rows = s.scalars(select(OutboxRow).order_by(OutboxRow.id))
+            return [
+                {
+                    "id": o.id,
+                    "subscriber_id": o.subscriber_id,
+                    "round_key": o.round_key,
+                    "round_version": o.round_version,
+                    "kind": o.kind,
+                    "due_at": o.due_at,
+                    "status": o.status,
+                    "attempts": o.attempts,
+                    "late": o.late,
+                    "note": o.note,
+                    "sent_at": o.sent_at,
+                }
+                for o in rows
+            ]
+
+    def told_about(self, round_key: str) -> list[int]:
+        """Subscribers who were sent anything about a round."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(OutboxRow.subscriber_id)
+                    .where(OutboxRow.round_key == round_key, OutboxRow.status == SENT)
+                    .distinct()
+                    .order_by(OutboxRow.subscriber_id)
+                )
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Outbox rows per status."""
+        with self.session() as s:
+            query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+            return dict(s.execute(query).tuples().all())
+
+
+def _stored(row: RoundRow) -> StoredRound:
+    return StoredRound(
+        row.key,
+        row.version,
+        row.policy_id,
+        row.open,
+        row.close,
+        row.basis,
+        row.label,
+        row.notice_url,
+        row.source,
+    )
