@@ -224,22 +224,25 @@ class Store:
                 .join(SubscriberRow, SubscriberRow.id == SubscriptionRow.subscriber_id)
                 .where(SubscriberRow.active.is_(True))
                 .order_by(SubscriptionRow.id)
-            ).tuples()
-            return [
-                {
-                    "subscriber_id": sub.subscriber_id,
-                    "enterprise_id": sub.enterprise_id,
-                    "offsets": tuple(sub.offsets),
-                    "notify_open": sub.notify_open,
-                    "send_time": sub.send_time,
-                    "muted_policies": frozenset(sub.muted_policies),
-                    "muted_categories": frozenset(sub.muted_categories),
-                    "created_at": sub.created_at,
-                    "profile": profile,
-                    "channel": channel,
-                }
-                for sub, profile, channel in rows
-            ]
+            )
+            out = []
+            for row in rows:
+                sub: SubscriptionRow = row[0]
+                out.append(
+                    {
+                        "subscriber_id": sub.subscriber_id,
+                        "enterprise_id": sub.enterprise_id,
+                        "offsets": tuple(sub.offsets),
+                        "notify_open": sub.notify_open,
+                        "send_time": sub.send_time,
+                        "muted_policies": frozenset(sub.muted_policies),
+                        "muted_categories": frozenset(sub.muted_categories),
+                        "created_at": sub.created_at,
+                        "profile": row[1],
+                        "channel": row[2],
+                    }
+                )
+            return out
 
     def deactivate(self, subscriber_id: int, reason: str) -> None:
         """Stop sending to a subscriber (it blocked the bot, or its chat is gone)."""
@@ -351,9 +354,9 @@ class Store:
                     .on_conflict_do_nothing(
                         index_elements=["subscriber_id", "round_key", "round_version", "kind"]
                     )
+                    .returning(OutboxRow.id)
                 )
-                result = cast(CursorResult[Any], s.connection().execute(stmt))
-                inserted += max(result.rowcount, 0)
+                inserted += len(s.connection().execute(stmt).all())
         return inserted
 
     def recover(self, *, now: dt.datetime, lease: dt.timedelta) -> int:
@@ -541,7 +544,7 @@ class Store:
         """Outbox rows per status."""
         with self.session() as s:
             query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
-            return dict(s.execute(query).tuples().all())
+            return {str(status): int(n) for status, n in s.execute(query)}
 
 
 def _stored(row: RoundRow) -> StoredRound:

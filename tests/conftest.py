@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,24 @@ def golden(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         assert actual == path.read_text(encoding="utf-8")
 
     return check
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database: a SQLite file, and PostgreSQL when HUIQI_TEST_POSTGRES_URL names one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'huiqi.db'}"
+    url = os.environ.get("HUIQI_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("HUIQI_TEST_POSTGRES_URL is not set in CI: .ci/run must start PostgreSQL")
+        pytest.skip("PostgreSQL not configured: set HUIQI_TEST_POSTGRES_URL (make test-pg does)")
+    from sqlalchemy import text
+
+    from subscriptions import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url

@@ -1,0 +1,94 @@
+"""The store on SQLite and PostgreSQL: migrations, idempotent enqueue, claims, round versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from subscriptions import NewReminder, Store
+
+NOW = dt.datetime(2026, 11, 22, 1, 0, tzinfo=dt.UTC)
+
+
+def reminder(subscriber: int, kind: str = "close-7", version: int = 1) -> NewReminder:
+    """A reminder due at NOW."""
+    return NewReminder(subscriber, "talent#1@2026", version, kind, NOW)
+
+
+def test_enqueue_is_idempotent(store_url: str) -> None:
+    """The same (subscriber, round version, kind) is stored once, however often planned."""
+    store = Store.open(store_url)
+    sub = store.subscriber("console", "a", display_name=None, now=NOW)
+    assert store.enqueue([reminder(sub), reminder(sub, "close-3")], now=NOW) == 2
+    assert store.enqueue([reminder(sub), reminder(sub, "close-3")], now=NOW) == 0
+    assert store.counts() == {"pending": 2}
+    store.close()
+
+
+def test_claim_takes_each_row_once(store_url: str) -> None:
+    """Two workers claiming in turn never get the same row."""
+    store = Store.open(store_url)
+    subs = [store.subscriber("console", str(i), display_name=None, now=NOW) for i in range(5)]
+    store.enqueue([reminder(s) for s in subs], now=NOW)
+    first = store.claim(now=NOW, worker="a", limit=3)
+    second = store.claim(now=NOW, worker="b", limit=3)
+    assert len(first) == 3
+    assert len(second) == 2
+    assert {c.id for c in first} & {c.id for c in second} == set()
+    assert store.claim(now=NOW, worker="c", limit=3) == []
+    store.close()
+
+
+def test_recover_returns_stale_sending_rows(store_url: str) -> None:
+    """Rows left in sending past the lease go back to pending; fresh ones stay."""
+    store = Store.open(store_url)
+    sub = store.subscriber("console", "a", display_name=None, now=NOW)
+    store.enqueue([reminder(sub)], now=NOW)
+    store.claim(now=NOW, worker="a", limit=10)
+    assert store.recover(now=NOW + dt.timedelta(minutes=1), lease=dt.timedelta(minutes=5)) == 0
+    assert store.recover(now=NOW + dt.timedelta(minutes=6), lease=dt.timedelta(minutes=5)) == 1
+    assert store.counts() == {"pending": 1}
+    store.close()
+
+
+def put(
+    store: Store, close: dt.date, *, basis: str, source: str, open: dt.date | None = None
+) -> tuple:  # type: ignore[type-arg]
+    """Record a version of round k of policy p."""
+    return store.put_round(
+        key="k",
+        policy_id="p",
+        open=open,
+        close=close,
+        basis=basis,
+        label=None,
+        source=source,
+        now=NOW,
+    )
+
+
+def test_round_versions_and_admin_precedence(store_url: str) -> None:
+    """A changed round is a new version; a catalog round never overrides a confirmed one."""
+    store = Store.open(store_url)
+    _, v1 = put(store, dt.date(2026, 12, 10), basis="estimated", source="catalog")
+    old, v2 = put(
+        store, dt.date(2026, 12, 20), open=dt.date(2026, 12, 1), basis="confirmed", source="admin"
+    )
+    assert (old, v2.version, v2.basis) == (v1, 2, "confirmed")
+    _, again = put(store, dt.date(2026, 12, 10), basis="estimated", source="catalog")
+    assert again == v2
+    assert [r.version for r in store.round_versions("k")] == [1, 2]
+    assert store.current_rounds() == [v2]
+    store.close()
+
+
+def test_instants_come_back_in_utc(store_url: str) -> None:
+    """An instant stored in Shanghai time comes back as the same UTC instant."""
+    store = Store.open(store_url)
+    sub = store.subscriber("console", "a", display_name=None, now=NOW)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    due = dt.datetime(2026, 12, 1, 9, 30, tzinfo=shanghai)
+    store.enqueue([NewReminder(sub, "r", 1, "open", due)], now=NOW)
+    [row] = store.outbox()
+    assert row["due_at"] == due
+    assert row["due_at"].tzinfo == dt.UTC
+    store.close()
