@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEEDS ?= ../shared/seeds
 
-.PHONY: run test lint typecheck unit evidence clean
+.PHONY: run test test-pg lint typecheck unit evidence bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "huiqi needs Python 3.11 or newer"'
@@ -18,6 +18,14 @@ run: $(STAMP)
 	$(BIN)/huiqi serve
 
 test: lint typecheck unit evidence
+
+# The same suite with the store tests also run on a throwaway PostgreSQL server.
+test-pg: $(STAMP)
+	eval "$$(scripts/pg_test_server.sh start)" && trap 'scripts/pg_test_server.sh stop' EXIT && $(MAKE) test
+
+# Matching speed (100,000 generated profiles against the catalog).
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_match.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,190 @@
+"""The dispatcher on a real store: digests, outages, platform faults, deactivation."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from bot._service import World, renderer, replan, rounds_by_key
+from schedulers import (
+    SHANGHAI,
+    Dispatcher,
+    RecordingChannel,
+    SendResult,
+    load_catalog,
+)
+from subscriptions import Store, load_size_standard, load_vocab
+
+WORLD = World(load_catalog(), load_vocab(), load_size_standard())
+TALENT_FIRM = {
+    "name": "鄂州某人才引进企业",
+    "industry": "C3976",
+    "district": "葛店经开区",
+    "employees": 120,
+    "revenue_wan": 6000,
+    "qualifications": ["高新技术企业"],
+}
+
+
+def local(y: int, m: int, d: int, hh: int = 9, mm: int = 30) -> dt.datetime:
+    """A Shanghai wall-clock instant, in UTC."""
+    return dt.datetime(y, m, d, hh, mm, tzinfo=SHANGHAI).astimezone(dt.UTC)
+
+
+@dataclass
+class Clock:
+    """A clock the test moves."""
+
+    now: dt.datetime
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Setup:
+    """A store with subscribers, a recording channel and a dispatcher on a test clock."""
+
+    store: Store
+    clock: Clock
+    channel: RecordingChannel
+    dispatcher: Dispatcher
+    subscribers: list[int] = field(default_factory=list)
+
+
+def setup(
+    store_url: str, *, at: dt.datetime, firms: int = 1, offsets: tuple[int, ...] = (14, 7, 3, 1)
+) -> Setup:
+    """Subscribe `firms` copies of the talent-subsidy firm at `at` and plan."""
+    store = Store.open(store_url)
+    clock = Clock(at)
+    channel = RecordingChannel(clock=clock)
+    dispatcher = Dispatcher(
+        store=store,
+        channels={"console": channel},
+        render=renderer(WORLD, store),
+        rounds=lambda: rounds_by_key(store),
+        clock=clock,
+        rng=random.Random(1),  # noqa: S311 - jitter in a test, not a secret
+    )
+    result = Setup(store, clock, channel, dispatcher)
+    for i in range(firms):
+        enterprise = store.save_enterprise(f"企业{i}", {**TALENT_FIRM, "name": f"企业{i}"}, now=at)
+        sub = store.subscriber("console", f"chat-{i}", display_name=None, now=at)
+        store.subscribe(sub, enterprise, now=at, offsets=offsets)
+        result.subscribers.append(sub)
+    replan(store, WORLD, now=at)
+    return result
+
+
+def run_until(s: Setup, end: dt.datetime) -> None:
+    """Tick at every due moment up to `end`, as the scheduler would."""
+    while True:
+        asyncio.run(s.dispatcher.tick())
+        due = s.store.next_due()
+        if due is None or due > end:
+            s.clock.now = end
+            return
+        s.clock.now = max(due, s.clock.now)
+
+
+def talent_rows(store: Store) -> list[dict[str, object]]:
+    """Outbox rows of the December 2026 talent-subsidy round."""
+    return [
+        r
+        for r in store.outbox()
+        if str(r["round_key"]).startswith("talent-living-allowance-masters-doctors#1@2026")
+    ]
+
+
+def test_talent_round_reminders_arrive_on_time(store_url: str) -> None:
+    """Subscribed in November: open on 1 Dec, then 11, 18, 22 and 24 Dec, each at 09:30."""
+    s = setup(store_url, at=local(2026, 11, 20, 10, 0))
+    run_until(s, local(2026, 12, 31))
+    talent = [m for m in s.channel.sent if "千名引硕工程" in m.text]
+    assert [m.at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") for m in talent] == [
+        "12-01 09:30",
+        "12-11 09:30",
+        "12-18 09:30",
+        "12-22 09:30",
+        "12-24 09:30",
+    ]
+    assert talent[0].text.startswith("【申报开始】企业“千名引硕工程”人才生活补贴")
+    assert "【明天截止（12月25日）】" in talent[-1].text
+    s.store.close()
+
+
+def test_replanning_sends_nothing_twice(store_url: str) -> None:
+    """Planning again (every start-up does) adds no reminder already planned."""
+    s = setup(store_url, at=local(2026, 11, 20, 10, 0))
+    assert replan(s.store, WORLD, now=local(2026, 11, 20, 11, 0)) == 0
+    run_until(s, local(2026, 12, 31))
+    sent = [m.text for m in s.channel.sent]
+    assert len(sent) == len(set(sent))
+    s.store.close()
+
+
+def test_three_day_outage(store_url: str) -> None:
+    """Down 28 Nov-1 Dec: open rounds' reminders go out marked 补发, closed rounds' are dropped."""
+    s = setup(store_url, at=local(2026, 11, 20, 10, 0), offsets=(14, 7, 3, 1, 0))
+    run_until(s, local(2026, 11, 28, 0, 0))
+    sent_before = len(s.channel.sent)
+    s.clock.now = local(2026, 12, 1, 12, 0)  # back up after three days
+    asyncio.run(s.dispatcher.tick())
+    after = s.channel.sent[sent_before:]
+    assert len(after) == 1
+    assert after[0].text.startswith("【补发】系统停机期间未能按时发出以下提醒，现补发：")
+    assert "【申报开始】企业“千名引硕工程”人才生活补贴" in after[0].text
+    dropped = [r for r in s.store.outbox() if r["status"] == "dropped"]
+    assert [(r["round_key"].split("#")[0], r["kind"]) for r in dropped] == [
+        ("provincial-specialized-sophisticated-sme", "close-0")
+    ]
+    assert dropped[0]["note"] == "轮次已于2026-11-30截止，停机期间未能按时发出，不再补发"
+    late = [r for r in talent_rows(s.store) if r["kind"] == "open"]
+    assert (late[0]["status"], late[0]["late"]) == ("sent", True)
+    s.store.close()
+
+
+class FlakyChannel(RecordingChannel):
+    """A recording channel that also times out once for one chat."""
+
+    timeouts: dict[str, int]
+
+    async def send(self, address: str, text: str) -> SendResult:
+        if self.timeouts.get(address, 0) > 0:
+            self.timeouts[address] -= 1
+            raise TimeoutError("read timed out")
+        return await super().send(address, text)
+
+
+def test_platform_faults_end_delivered_or_deactivated(store_url: str) -> None:
+    """Retry-after, 5xx and a timeout are retried until delivered; a blocked chat is deactivated."""
+    s = setup(store_url, at=local(2026, 11, 20, 10, 0), firms=4)
+    channel = FlakyChannel(clock=s.clock)
+    channel.timeouts = {"chat-2": 1}
+    channel.answers = {
+        "chat-0": [SendResult("retry_after", retry_after=30, detail="429 Too Many Requests")],
+        "chat-1": [
+            SendResult("transient", detail="502 Bad Gateway"),
+            SendResult("transient", detail="503"),
+        ],
+        "chat-3": [SendResult("permanent", detail="403 Forbidden: bot was blocked by the user")],
+    }
+    s.dispatcher.channels = {"console": channel}
+    run_until(s, local(2026, 12, 31))
+    delivered = {
+        a: sum(1 for m in channel.sent if m.address == a)
+        for a in ("chat-0", "chat-1", "chat-2", "chat-3")
+    }
+    expected = sum(1 for m in channel.sent if m.address == "chat-0")
+    assert expected > 5
+    assert delivered == {"chat-0": expected, "chat-1": expected, "chat-2": expected, "chat-3": 0}
+    assert s.store.subscriber_active(s.subscribers[3]) is False
+    rows = [r for r in s.store.outbox() if r["due_at"] <= local(2026, 12, 31)]  # type: ignore[operator]
+    assert {r["status"] for r in s.store.outbox() if r["subscriber_id"] == s.subscribers[3]} == {
+        "failed"
+    }
+    assert {r["status"] for r in rows if r["subscriber_id"] != s.subscribers[3]} == {"sent"}
+    s.store.close()
