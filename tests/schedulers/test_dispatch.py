@@ -182,7 +182,7 @@ def test_platform_faults_end_delivered_or_deactivated(store_url: str) -> None:
     assert expected > 5
     assert delivered == {"chat-0": expected, "chat-1": expected, "chat-2": expected, "chat-3": 0}
     assert s.store.subscriber_active(s.subscribers[3]) is False
-    rows = [r for r in s.store.outbox() if r["due_at"] <= local(2026, 12, 31)]  # type: ignore[operator]
+    rows = [r for r in s.store.outbox() if r["due_at"] <= local(2026, 12, 31)]
     assert {r["status"] for r in s.store.outbox() if r["subscriber_id"] == s.subscribers[3]} == {
         "failed"
     }
