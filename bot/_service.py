@@ -84,7 +84,15 @@ def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
             continue  # a policy removed from the catalog: its rounds are no longer announced
         out.append(
             RoundInfo(
-                r.key, r.version, r.policy_id, policy.category, r.open, r.close, r.basis, r.label
+                r.key,
+                r.version,
+                r.policy_id,
+                policy.category,
+                r.open,
+                r.close,
+                r.basis,
+                r.label,
+                r.recorded_at,
             )
         )
     return out

@@ -36,6 +36,7 @@ class RoundInfo:
     close: dt.date | None
     basis: str
     label: str | None = None
+    recorded_at: dt.datetime | None = None  # when this version became known
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,10 @@ def plan_one(audience: Audience, rnd: RoundInfo, *, is_workday: IsWorkday) -> li
             if rnd.open is not None and day < rnd.open:
                 continue  # a reminder to close before the round even opens says nothing
             remind(close_kind(days), day)
-    return [r for r in out if r.due_at >= joined]
+    # Nothing is planned before the subscriber joined, nor before this version of the round
+    # was known: those who heard of an earlier version get a change notice instead.
+    since = max(joined, rnd.recorded_at) if rnd.recorded_at else joined
+    return [r for r in out if r.due_at >= since or (r.kind == OPEN_KIND and r.due_at == joined)]
 
 
 def plan(

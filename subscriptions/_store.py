@@ -47,6 +47,7 @@ class StoredRound:
     label: str | None
     notice_url: str | None
     source: str
+    recorded_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,4 +559,5 @@ def _stored(row: RoundRow) -> StoredRound:
         row.label,
         row.notice_url,
         row.source,
+        row.created_at,
     )

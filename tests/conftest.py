@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from subscriptions import Store
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -47,3 +50,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A migrated store on a fresh database, closed after the test."""
+    opened = Store.open(store_url)
+    yield opened
+    opened.close()

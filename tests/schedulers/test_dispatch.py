@@ -7,7 +7,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from bot._service import World, renderer, replan, rounds_by_key
+from bot._service import World, add_round, renderer, replan, rounds_by_key
 from schedulers import (
     SHANGHAI,
     Dispatcher,
@@ -55,10 +55,9 @@ class Setup:
 
 
 def setup(
-    store_url: str, *, at: dt.datetime, firms: int = 1, offsets: tuple[int, ...] = (14, 7, 3, 1)
+    store: Store, *, at: dt.datetime, firms: int = 1, offsets: tuple[int, ...] = (14, 7, 3, 1)
 ) -> Setup:
     """Subscribe `firms` copies of the talent-subsidy firm at `at` and plan."""
-    store = Store.open(store_url)
     clock = Clock(at)
     channel = RecordingChannel(clock=clock)
     dispatcher = Dispatcher(
@@ -99,9 +98,9 @@ def talent_rows(store: Store) -> list[dict[str, object]]:
     ]
 
 
-def test_talent_round_reminders_arrive_on_time(store_url: str) -> None:
+def test_talent_round_reminders_arrive_on_time(store: Store) -> None:
     """Subscribed in November: open on 1 Dec, then 11, 18, 22 and 24 Dec, each at 09:30."""
-    s = setup(store_url, at=local(2026, 11, 20, 10, 0))
+    s = setup(store, at=local(2026, 11, 20, 10, 0))
     run_until(s, local(2026, 12, 31))
     talent = [m for m in s.channel.sent if "千名引硕工程" in m.text]
     assert [m.at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") for m in talent] == [
@@ -113,22 +112,20 @@ def test_talent_round_reminders_arrive_on_time(store_url: str) -> None:
     ]
     assert talent[0].text.startswith("【申报开始】企业“千名引硕工程”人才生活补贴")
     assert "【明天截止（12月25日）】" in talent[-1].text
-    s.store.close()
 
 
-def test_replanning_sends_nothing_twice(store_url: str) -> None:
+def test_replanning_sends_nothing_twice(store: Store) -> None:
     """Planning again (every start-up does) adds no reminder already planned."""
-    s = setup(store_url, at=local(2026, 11, 20, 10, 0))
+    s = setup(store, at=local(2026, 11, 20, 10, 0))
     assert replan(s.store, WORLD, now=local(2026, 11, 20, 11, 0)) == 0
     run_until(s, local(2026, 12, 31))
     sent = [m.text for m in s.channel.sent]
     assert len(sent) == len(set(sent))
-    s.store.close()
 
 
-def test_three_day_outage(store_url: str) -> None:
+def test_three_day_outage(store: Store) -> None:
     """Down 28 Nov-1 Dec: open rounds' reminders go out marked 补发, closed rounds' are dropped."""
-    s = setup(store_url, at=local(2026, 11, 20, 10, 0), offsets=(14, 7, 3, 1, 0))
+    s = setup(store, at=local(2026, 11, 20, 10, 0), offsets=(14, 7, 3, 1, 0))
     run_until(s, local(2026, 11, 28, 0, 0))
     sent_before = len(s.channel.sent)
     s.clock.now = local(2026, 12, 1, 12, 0)  # back up after three days
@@ -144,7 +141,6 @@ def test_three_day_outage(store_url: str) -> None:
     assert dropped[0]["note"] == "轮次已于2026-11-30截止，停机期间未能按时发出，不再补发"
     late = [r for r in talent_rows(s.store) if r["kind"] == "open"]
     assert (late[0]["status"], late[0]["late"]) == ("sent", True)
-    s.store.close()
 
 
 class FlakyChannel(RecordingChannel):
@@ -159,9 +155,9 @@ class FlakyChannel(RecordingChannel):
         return await super().send(address, text)
 
 
-def test_platform_faults_end_delivered_or_deactivated(store_url: str) -> None:
+def test_platform_faults_end_delivered_or_deactivated(store: Store) -> None:
     """Retry-after, 5xx and a timeout are retried until delivered; a blocked chat is deactivated."""
-    s = setup(store_url, at=local(2026, 11, 20, 10, 0), firms=4)
+    s = setup(store, at=local(2026, 11, 20, 10, 0), firms=4)
     channel = FlakyChannel(clock=s.clock)
     channel.timeouts = {"chat-2": 1}
     channel.answers = {
@@ -187,4 +183,34 @@ def test_platform_faults_end_delivered_or_deactivated(store_url: str) -> None:
         "failed"
     }
     assert {r["status"] for r in rows if r["subscriber_id"] != s.subscribers[3]} == {"sent"}
-    s.store.close()
+
+
+def test_confirmed_round_change_notice_and_new_schedule(store: Store) -> None:
+    """A notice moving the deadline tells those who heard of the round, then reminds anew."""
+    s = setup(store, at=local(2026, 11, 20, 10, 0))
+    run_until(s, local(2026, 12, 2, 12, 0))
+    _, new, notices = add_round(
+        s.store,
+        WORLD.catalog,
+        "talent-living-allowance-masters-doctors",
+        open=dt.date(2026, 12, 1),
+        close=dt.date(2026, 12, 28),
+        notice_url="https://example.org/notice",
+        now=s.clock.now,
+    )
+    assert (new.version, new.basis, notices) == (2, "confirmed", 1)
+    replan(s.store, WORLD, now=s.clock.now)
+    start = len(s.channel.sent)
+    run_until(s, local(2026, 12, 31))
+    talent = [m for m in s.channel.sent[start:] if "千名引硕工程" in m.text]
+    assert talent[0].text.startswith(
+        "【日期变更】企业“千名引硕工程”人才生活补贴\n"
+        "申报时间由 2026-12-01 至 2026-12-25 改为 2026-12-01 至 2026-12-28"
+    )
+    assert [m.at.astimezone(SHANGHAI).strftime("%m-%d") for m in talent[1:]] == [
+        "12-14",
+        "12-21",
+        "12-25",
+    ]
+    superseded = [r for r in talent_rows(s.store) if r["status"] == "dropped"]
+    assert {r["kind"] for r in superseded} == {"close-14", "close-7", "close-3", "close-1"}

@@ -14,19 +14,16 @@ def reminder(subscriber: int, kind: str = "close-7", version: int = 1) -> NewRem
     return NewReminder(subscriber, "talent#1@2026", version, kind, NOW)
 
 
-def test_enqueue_is_idempotent(store_url: str) -> None:
+def test_enqueue_is_idempotent(store: Store) -> None:
     """The same (subscriber, round version, kind) is stored once, however often planned."""
-    store = Store.open(store_url)
     sub = store.subscriber("console", "a", display_name=None, now=NOW)
     assert store.enqueue([reminder(sub), reminder(sub, "close-3")], now=NOW) == 2
     assert store.enqueue([reminder(sub), reminder(sub, "close-3")], now=NOW) == 0
     assert store.counts() == {"pending": 2}
-    store.close()
 
 
-def test_claim_takes_each_row_once(store_url: str) -> None:
+def test_claim_takes_each_row_once(store: Store) -> None:
     """Two workers claiming in turn never get the same row."""
-    store = Store.open(store_url)
     subs = [store.subscriber("console", str(i), display_name=None, now=NOW) for i in range(5)]
     store.enqueue([reminder(s) for s in subs], now=NOW)
     first = store.claim(now=NOW, worker="a", limit=3)
@@ -35,19 +32,16 @@ def test_claim_takes_each_row_once(store_url: str) -> None:
     assert len(second) == 2
     assert {c.id for c in first} & {c.id for c in second} == set()
     assert store.claim(now=NOW, worker="c", limit=3) == []
-    store.close()
 
 
-def test_recover_returns_stale_sending_rows(store_url: str) -> None:
+def test_recover_returns_stale_sending_rows(store: Store) -> None:
     """Rows left in sending past the lease go back to pending; fresh ones stay."""
-    store = Store.open(store_url)
     sub = store.subscriber("console", "a", display_name=None, now=NOW)
     store.enqueue([reminder(sub)], now=NOW)
     store.claim(now=NOW, worker="a", limit=10)
     assert store.recover(now=NOW + dt.timedelta(minutes=1), lease=dt.timedelta(minutes=5)) == 0
     assert store.recover(now=NOW + dt.timedelta(minutes=6), lease=dt.timedelta(minutes=5)) == 1
     assert store.counts() == {"pending": 1}
-    store.close()
 
 
 def put(
@@ -66,9 +60,8 @@ def put(
     )
 
 
-def test_round_versions_and_admin_precedence(store_url: str) -> None:
+def test_round_versions_and_admin_precedence(store: Store) -> None:
     """A changed round is a new version; a catalog round never overrides a confirmed one."""
-    store = Store.open(store_url)
     _, v1 = put(store, dt.date(2026, 12, 10), basis="estimated", source="catalog")
     old, v2 = put(
         store, dt.date(2026, 12, 20), open=dt.date(2026, 12, 1), basis="confirmed", source="admin"
@@ -78,12 +71,10 @@ def test_round_versions_and_admin_precedence(store_url: str) -> None:
     assert again == v2
     assert [r.version for r in store.round_versions("k")] == [1, 2]
     assert store.current_rounds() == [v2]
-    store.close()
 
 
-def test_instants_come_back_in_utc(store_url: str) -> None:
+def test_instants_come_back_in_utc(store: Store) -> None:
     """An instant stored in Shanghai time comes back as the same UTC instant."""
-    store = Store.open(store_url)
     sub = store.subscriber("console", "a", display_name=None, now=NOW)
     shanghai = dt.timezone(dt.timedelta(hours=8))
     due = dt.datetime(2026, 12, 1, 9, 30, tzinfo=shanghai)
@@ -91,4 +82,3 @@ def test_instants_come_back_in_utc(store_url: str) -> None:
     [row] = store.outbox()
     assert row["due_at"] == due
     assert row["due_at"].tzinfo == dt.UTC
-    store.close()

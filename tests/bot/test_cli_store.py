@@ -1,0 +1,149 @@
+"""The commands that use the database: enterprises, rounds, simulate, upcoming."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot._cli import cli
+from schedulers import is_workday
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+TALENT = "talent-living-allowance-masters-doctors"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A private SQLite database for the commands."""
+    monkeypatch.chdir(tmp_path)
+    return {"HUIQI_DATABASE_URL": f"sqlite:///{tmp_path / 'huiqi.db'}"}
+
+
+def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI with `env`; return exit code, stdout and stderr."""
+    result = CliRunner(env=env).invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_csv_keeps_good_rows_and_reports_bad_ones(env: dict[str, str]) -> None:
+    """Two good rows are stored; an unknown code and a negative head count are reported by line."""
+    code, out, err = invoke(
+        env, "enterprises", "import", str(FIXTURES / "imports" / "enterprises.csv")
+    )
+    assert code == 1
+    assert out == "2 enterprises imported, 2 rows rejected\n"
+    assert "enterprises.csv:3: industry：“C99”不是《国民经济行业分类》" in err
+    assert "enterprises.csv:5: employees：从业人数不能为负数（-6）" in err
+    code, out, _ = invoke(env, "enterprises", "list", "--json")
+    assert [e["name"] for e in json.loads(out)] == [
+        "鄂州某光电科技有限公司",
+        "鄂州某软件科技有限公司",
+    ]
+    assert json.loads(out)[0]["profile"]["qualifications"] == [
+        "高新技术企业",
+        "省级专精特新中小企业",
+    ]
+
+
+def test_import_json_array_twice_updates_in_place(env: dict[str, str], tmp_path: Path) -> None:
+    """Importing the same enterprise again updates it instead of duplicating it."""
+    file = tmp_path / "list.json"
+    file.write_text(
+        json.dumps([{"name": "某公司", "industry": "C39", "employees": 10}]), encoding="utf-8"
+    )
+    assert invoke(env, "enterprises", "import", str(file))[0] == 0
+    file.write_text(
+        json.dumps([{"name": "某公司", "industry": "C39", "employees": 12}]), encoding="utf-8"
+    )
+    assert invoke(env, "enterprises", "import", str(file))[0] == 0
+    _, out, _ = invoke(env, "enterprises", "list", "--json")
+    assert [(e["name"], e["profile"]["employees"]) for e in json.loads(out)] == [("某公司", 12)]
+
+
+def test_import_unreadable_file(env: dict[str, str], tmp_path: Path) -> None:
+    """A file that is not a JSON array or a CSV with a header is one clear message."""
+    file = tmp_path / "bad.json"
+    file.write_text('{"name": "x"}', encoding="utf-8")
+    code, _, err = invoke(env, "enterprises", "import", str(file))
+    assert code == 1
+    assert "应为企业资料的 JSON 数组" in err
+
+
+def test_confirmed_round_supersedes_the_estimate(env: dict[str, str]) -> None:
+    """rounds add records version 2, confirmed, for the catalog's December round."""
+    code, out, _ = invoke(
+        env, "rounds", "add", TALENT, "--open", "2026-12-02", "--close", "2026-12-28"
+    )
+    assert code == 0, out
+    assert out.startswith(
+        f"{TALENT}#1@2026: version 2, 2026-12-02~2026-12-28 confirmed "
+        "(was 2026-12-01~2026-12-25, stated)"
+    )
+    _, out, _ = invoke(
+        env, "rounds", "list", "--from", "2026-12-01", "--to", "2026-12-31", "--json"
+    )
+    talent = [r for r in json.loads(out) if r["policy_id"] == TALENT]
+    assert [(r["open"], r["close"], r["basis"], r["version"]) for r in talent] == [
+        ("2026-12-02", "2026-12-28", "confirmed", 2)
+    ]
+
+
+def test_rounds_add_refuses_bad_input(env: dict[str, str]) -> None:
+    """An unknown policy, no dates, or a close before the open are each explained."""
+    assert "no policy 'nope'" in invoke(env, "rounds", "add", "nope", "--close", "2026-12-01")[2]
+    assert "give --open, --close or both" in invoke(env, "rounds", "add", TALENT)[2]
+    assert (
+        "is before --open"
+        in invoke(env, "rounds", "add", TALENT, "--open", "2026-12-05", "--close", "2026-12-01")[2]
+    )
+
+
+def test_simulate_talent_subsidy_reminders_before_deadline_on_working_days(
+    env: dict[str, str],
+) -> None:
+    """Acceptance: the December round's reminders come before 25 Dec, on working days."""
+    profile = FIXTURES / "profiles" / "hightech-electronics.json"
+    code, out, _ = invoke(
+        env, "simulate", "--from", "2026-11-22", "--to", "2027-12-31", str(profile)
+    )
+    assert code == 0
+    blocks = [
+        b
+        for b in re.split(r"\n\n(?=\[\d{4}-)", out)
+        if "千名引硕工程" in b and "2026-12-01 至 2026-12-25" in b
+    ]
+    stamps = [b.split("]")[0].strip("[\n") for b in blocks]
+    assert [s[:16] for s in stamps] == [
+        "2026-12-01 09:30",
+        "2026-12-11 09:30",
+        "2026-12-18 09:30",
+        "2026-12-22 09:30",
+        "2026-12-24 09:30",
+    ]
+    for stamp in stamps:
+        assert is_workday(dt.date.fromisoformat(stamp[:10]))
+    assert "【申报开始】企业“千名引硕工程”人才生活补贴" in out
+    assert out.startswith("模拟 2026-11-22 至 2027-12-31：共发出 ")
+
+
+def test_upcoming_json(env: dict[str, str]) -> None:
+    """upcoming lists the December round with its five reminders."""
+    profile = FIXTURES / "profiles" / "hightech-electronics.json"
+    code, out, _ = invoke(
+        env, "upcoming", str(profile), "--on", "2026-11-22", "--days", "40", "--json"
+    )
+    assert code == 0
+    talent = next(r for r in json.loads(out) if r["id"] == TALENT)
+    assert talent["round"]["open"] == "2026-12-01"
+    assert [r["at"] for r in talent["reminders"]] == [
+        "2026-12-01T09:30+08:00",
+        "2026-12-11T09:30+08:00",
+        "2026-12-18T09:30+08:00",
+        "2026-12-22T09:30+08:00",
+        "2026-12-24T09:30+08:00",
+    ]
