@@ -1,38 +1,130 @@
-"""The one place where huiqi is wired together."""
+"""The one place where huiqi is wired together: store, scheduler, channels, web app."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
 from bot import _clock
+from bot._service import World, renderer, replan, rounds_by_key
 from bot._settings import Settings
+from bot._simulate import demo_profiles
 from bot._web import create_web_app
-from schedulers import Catalog
+from schedulers import LEASE, Channel, ConsoleChannel, Dispatcher
+from subscriptions import Store
 
 log = logging.getLogger("huiqi")
 
-
-def create_app(settings: Settings, catalog: Catalog) -> Starlette:
-    """The ASGI app with everything the settings turn on."""
-    return create_web_app(catalog, today=_clock.today)
+TICK_SECONDS = 30
+REPLAN_MINUTES = 60
 
 
-def run(settings: Settings, catalog: Catalog, *, demo: bool = False) -> None:
+@dataclass
+class Runtime:
+    """What the running service holds."""
+
+    store: Store
+    dispatcher: Dispatcher
+    scheduler: AsyncIOScheduler
+
+
+def channels_for(settings: Settings) -> dict[str, Channel]:
+    """Every channel the settings turn on (the console is always on)."""
+    return {"console": ConsoleChannel()}
+
+
+def load_demo(store: Store, *, now: dt.datetime) -> int:
+    """The sample enterprises, each subscribed on the console; return how many."""
+    for i, profile in enumerate(demo_profiles(), start=1):
+        enterprise = store.save_enterprise(profile["name"], profile, now=now)
+        subscriber = store.subscriber("console", f"demo-{i}", display_name=profile["name"], now=now)
+        store.subscribe(subscriber, enterprise, now=now)
+    return len(demo_profiles())
+
+
+def create_app(
+    settings: Settings,
+    world: World,
+    *,
+    demo: bool = False,
+    clock: Callable[[], dt.datetime] = _clock.now,
+    channels: dict[str, Channel] | None = None,
+) -> Starlette:
+    """The ASGI app; its lifespan opens the store and runs the scheduler."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = Store.open(settings.database_url)
+        dispatcher = Dispatcher(
+            store=store,
+            channels=channels or channels_for(settings),
+            render=renderer(world, store),
+            rounds=lambda: rounds_by_key(store),
+            clock=clock,
+            worker=f"{socket.gethostname()}:{os.getpid()}",
+        )
+        now = clock()
+        # One process on SQLite owns every row left in `sending`; on PostgreSQL other
+        # dispatchers may be mid-send, so only rows older than the lease are taken back.
+        lease = dt.timedelta(0) if store.dialect == "sqlite" else LEASE
+        recovered = store.recover(now=now, lease=lease)
+        if demo:
+            log.info(
+                "demo: %d sample enterprises subscribed on the console", load_demo(store, now=now)
+            )
+        planned = replan(store, world, now=now)
+        log.info("start-up: %d reminders recovered, %d newly planned", recovered, planned)
+        scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
+        scheduler.add_job(
+            dispatcher.tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1
+        )
+        scheduler.add_job(
+            lambda: replan(store, world, now=clock()),
+            "interval",
+            minutes=REPLAN_MINUTES,
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.start()
+        report = await dispatcher.tick()  # the start-up tick: what came due while down
+        log.info("start-up tick: %s", report)
+        app.state.runtime = Runtime(store, dispatcher, scheduler)
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+            store.close()
+
+    web = create_web_app(world.catalog, today=lambda: _clock.today())
+    return Starlette(routes=web.routes, lifespan=lifespan)
+
+
+def run(settings: Settings, world: World, *, demo: bool = False) -> None:
     """Serve until interrupted."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     log.info(
-        "%d policies, channels: %s, http://%s:%d%s",
-        len(catalog.policies),
+        "%d policies, channels: %s, database: %s, http://%s:%d%s",
+        len(world.catalog.policies),
         ", ".join(settings.channels),
+        settings.database_url.split("@")[-1],  # never the password part of a URL
         settings.host,
         settings.port,
         " (demo)" if demo else "",
     )
     uvicorn.run(
-        create_app(settings, catalog), host=settings.host, port=settings.port, log_level="info"
+        create_app(settings, world, demo=demo),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
     )

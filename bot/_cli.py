@@ -392,7 +392,7 @@ def serve(demo: bool) -> None:
         raise click.ClickException(str(exc)) from None
     from bot._app import run
 
-    run(settings, _catalog(), demo=demo)
+    run(settings, _world(), demo=demo)
 
 
 def main() -> None:
