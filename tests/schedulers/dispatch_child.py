@@ -30,8 +30,8 @@ class FarRound:
 class FileChannel:
     """Appends each message's address to a file, durably, before answering ok."""
 
-    name = "console"
-    rate_per_second = None
+    name: str = "console"
+    rate_per_second: float | None = None
 
     def __init__(self, path: str, stop_after: int) -> None:
         self.path, self.stop_after, self.count = path, stop_after, 0
