@@ -98,23 +98,39 @@ def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
     return out
 
 
-def audiences(store: Store, world: World, *, on: dt.date) -> list[Audience]:
-    """Every active subscription with the policies its enterprise matches (eligible or possible)."""
-    out = []
-    for sub in store.subscriptions():
+MATCHES_MAX_AGE = dt.timedelta(days=7)
+
+
+def refresh_matches(store: Store, world: World, *, on: dt.date) -> int:
+    """Match every enterprise whose cached matches are missing or stale; return how many."""
+    found: list[tuple[int, list[str]]] = []
+    for enterprise_id, raw in store.unmatched(
+        on=on, catalog=world.catalog.digest, max_age=MATCHES_MAX_AGE
+    ):
         try:
-            profile = parse_profile(sub["profile"], world.vocab)
+            profile = parse_profile(raw, world.vocab)
         except ProfileError as exc:
             log.warning(
-                "enterprise %d: profile no longer valid (%s); not planned",
-                sub["enterprise_id"],
-                exc,
+                "enterprise %d: profile no longer valid (%s); matches nothing", enterprise_id, exc
             )
+            found.append((enterprise_id, []))
             continue
         ctx = Context.of(profile, world.vocab, world.standard)
-        policy_ids = frozenset(
-            p.id for p in world.catalog.policies if match(ctx, p, on=on).decision in MATCHING
+        found.append(
+            (
+                enterprise_id,
+                [p.id for p in world.catalog.policies if match(ctx, p, on=on).decision in MATCHING],
+            )
         )
+    store.save_matches(found, on=on, catalog=world.catalog.digest)
+    return len(found)
+
+
+def audiences(store: Store, world: World, *, on: dt.date) -> list[Audience]:
+    """Every active subscription with the policies its enterprise matches (cached)."""
+    refresh_matches(store, world, on=on)
+    out = []
+    for sub in store.subscriptions():
         hour, minute = (int(x) for x in sub["send_time"].split(":"))
         prefs = Preferences(
             offsets=sub["offsets"],
@@ -123,7 +139,11 @@ def audiences(store: Store, world: World, *, on: dt.date) -> list[Audience]:
             muted_policies=sub["muted_policies"],
             muted_categories=sub["muted_categories"],
         )
-        out.append(Audience(sub["subscriber_id"], sub["created_at"], policy_ids, prefs))
+        out.append(
+            Audience(
+                sub["subscriber_id"], sub["created_at"], frozenset(sub["matches"] or ()), prefs
+            )
+        )
     return out
 
 

@@ -7,10 +7,11 @@ silently. Policies come out as frozen values (see `_policy`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,16 +112,24 @@ class Vocabulary:
         return next((pl for pl in self.lists if pl.name == name), None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Catalog:
-    """Every policy, in id order, with the vocabularies that describe them."""
+    """Every policy, in id order, with the vocabularies that describe them.
+
+    `digest` changes whenever any policy changes, so that cached matches can be renewed.
+    """
 
     policies: tuple[Policy, ...]
     vocab: Vocabulary
+    digest: str = ""
+    _by_id: dict[str, Policy] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((p.id, p) for p in self.policies)
 
     def get(self, policy_id: str) -> Policy | None:
         """The policy with that id, if any."""
-        return next((p for p in self.policies if p.id == policy_id), None)
+        return self._by_id.get(policy_id)
 
 
 # --- YAML --------------------------------------------------------------------------------
@@ -562,4 +571,8 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
     if problems:
         raise CatalogError(problems)
     policies = sorted((build_policy(raw) for _, _, raw in good), key=lambda p: p.id)
-    return Catalog(tuple(policies), load_vocabulary(data_dir))
+    canonical = json.dumps(
+        sorted((raw["id"], raw) for _, _, raw in good), ensure_ascii=False, sort_keys=True
+    )
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return Catalog(tuple(policies), load_vocabulary(data_dir), digest)

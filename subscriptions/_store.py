@@ -145,8 +145,8 @@ class Store:
             if row is None:
                 row = EnterpriseRow(name=name, profile=profile, created_at=now, updated_at=now)
                 s.add(row)
-            else:
-                row.profile, row.updated_at = profile, now
+            elif row.profile != profile:
+                row.profile, row.updated_at, row.matches = profile, now, None
             s.flush()
             return row.id
 
@@ -159,6 +159,37 @@ class Store:
                 )
             )
             return [(r.id, r.name, r.profile) for r in rows]
+
+    def unmatched(
+        self, *, on: dt.date, catalog: str, max_age: dt.timedelta
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(id, profile) of enterprises whose cached matches are missing or out of date."""
+        with self.session() as s:
+            rows = s.execute(
+                select(EnterpriseRow.id, EnterpriseRow.profile)
+                .where(
+                    EnterpriseRow.matches.is_(None)
+                    | (EnterpriseRow.matched_catalog != catalog)
+                    | (EnterpriseRow.matched_on < on - max_age)
+                    | (EnterpriseRow.matched_on > on)
+                )
+                .order_by(EnterpriseRow.id)
+            )
+            return [(row[0], row[1]) for row in rows]
+
+    def save_matches(
+        self, found: Sequence[tuple[int, list[str]]], *, on: dt.date, catalog: str
+    ) -> None:
+        """Cache the policies each enterprise matches."""
+        with self.session() as s:
+            for start in range(0, len(found), 1000):
+                s.execute(
+                    update(EnterpriseRow),
+                    [
+                        {"id": i, "matches": m, "matched_on": on, "matched_catalog": catalog}
+                        for i, m in found[start : start + 1000]
+                    ],
+                )
 
     def subscriber(
         self, channel: str, address: str, *, display_name: str | None, now: dt.datetime
@@ -217,10 +248,10 @@ class Store:
             return row.id
 
     def subscriptions(self) -> list[dict[str, Any]]:
-        """Every subscription of an active subscriber, with its enterprise's profile."""
+        """Every subscription of an active subscriber, with its enterprise's cached matches."""
         with self.session() as s:
             rows = s.execute(
-                select(SubscriptionRow, EnterpriseRow.profile, SubscriberRow.channel)
+                select(SubscriptionRow, EnterpriseRow.matches, SubscriberRow.channel)
                 .join(EnterpriseRow, EnterpriseRow.id == SubscriptionRow.enterprise_id)
                 .join(SubscriberRow, SubscriberRow.id == SubscriptionRow.subscriber_id)
                 .where(SubscriberRow.active.is_(True))
@@ -239,7 +270,7 @@ class Store:
                         "muted_policies": frozenset(sub.muted_policies),
                         "muted_categories": frozenset(sub.muted_categories),
                         "created_at": sub.created_at,
-                        "profile": row[1],
+                        "matches": row[1],
                         "channel": row[2],
                     }
                 )

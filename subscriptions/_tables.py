@@ -63,6 +63,10 @@ class EnterpriseRow(Base):
     profile: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # The policies it matches (eligible or possible), as of a day and a catalog version.
+    matches: Mapped[list[Any] | None]
+    matched_on: Mapped[dt.date | None] = mapped_column(Date)
+    matched_catalog: Mapped[str | None] = mapped_column(String(32))
 
 
 class SubscriberRow(Base):
