@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -98,38 +99,52 @@ def _muted(audience: Audience, rnd: RoundInfo) -> bool:
     return rnd.policy_id in prefs.muted_policies or rnd.category in prefs.muted_categories
 
 
-def plan_one(audience: Audience, rnd: RoundInfo, *, is_workday: IsWorkday) -> list[Reminder]:
-    """The reminders of one subscriber for one round (before any horizon is applied)."""
-    if rnd.policy_id not in audience.policy_ids or _muted(audience, rnd):
-        return []
-    prefs = audience.preferences
-    joined = audience.subscribed_at
-    out: list[Reminder] = []
+def _schedule(
+    rnd: RoundInfo, prefs: Preferences, is_workday: IsWorkday
+) -> list[tuple[str, dt.datetime]]:
+    """(kind, due) of every reminder of a round under some preferences, whoever subscribes."""
+    out: list[tuple[str, dt.datetime]] = []
 
     def remind(kind: str, day: dt.date) -> None:
         due = at_local(previous_workday(day, is_workday), prefs.send_time)
-        if any(r.due_at == due for r in out):
-            return  # two reminders moved onto the same working day: one message says it
-        out.append(Reminder(audience.subscriber_id, rnd.key, rnd.version, kind, due))
+        if all(d != due for _, d in out):  # two reminders moved onto one day: one message says it
+            out.append((kind, due))
 
     if rnd.open is not None and prefs.notify_open:
-        joined_day = local_date(joined)
-        still_open = rnd.close is None or joined_day <= rnd.close
-        if rnd.open <= joined_day and still_open:
-            # A new subscriber hears at once about a round that is already open.
-            out.append(Reminder(audience.subscriber_id, rnd.key, rnd.version, OPEN_KIND, joined))
-        elif rnd.open > joined_day:
-            remind(OPEN_KIND, rnd.open)
+        remind(OPEN_KIND, rnd.open)
     if rnd.close is not None:
         for days in sorted(set(prefs.offsets), reverse=True):
             day = rnd.close - dt.timedelta(days=days)
             if rnd.open is not None and day < rnd.open:
                 continue  # a reminder to close before the round even opens says nothing
             remind(close_kind(days), day)
+    return out
+
+
+def _for_audience(
+    audience: Audience, rnd: RoundInfo, schedule: list[tuple[str, dt.datetime]]
+) -> list[Reminder]:
+    """The schedule of a round as one subscriber gets it."""
+    joined = audience.subscribed_at
+    sid = audience.subscriber_id
     # Nothing is planned before the subscriber joined, nor before this version of the round
     # was known: those who heard of an earlier version get a change notice instead.
     since = max(joined, rnd.recorded_at) if rnd.recorded_at else joined
-    return [r for r in out if r.due_at >= since or (r.kind == OPEN_KIND and r.due_at == joined)]
+    out = [Reminder(sid, rnd.key, rnd.version, kind, due) for kind, due in schedule if due >= since]
+    if rnd.open is not None and audience.preferences.notify_open:
+        joined_day = local_date(joined)
+        if rnd.open <= joined_day and (rnd.close is None or joined_day <= rnd.close):
+            # A new subscriber hears at once about a round that is already open.
+            out = [r for r in out if r.kind != OPEN_KIND]
+            out.insert(0, Reminder(sid, rnd.key, rnd.version, OPEN_KIND, joined))
+    return out
+
+
+def plan_one(audience: Audience, rnd: RoundInfo, *, is_workday: IsWorkday) -> list[Reminder]:
+    """The reminders of one subscriber for one round (before any horizon is applied)."""
+    if rnd.policy_id not in audience.policy_ids or _muted(audience, rnd):
+        return []
+    return _for_audience(audience, rnd, _schedule(rnd, audience.preferences, is_workday))
 
 
 def plan(
@@ -151,11 +166,18 @@ def plan(
     for rnd in live:
         by_policy.setdefault(rnd.policy_id, []).append(rnd)
     out: list[Reminder] = []
+    # Subscribers with the same preferences share each round's schedule: compute it once.
+    schedules: dict[tuple[str, int, Preferences], list[tuple[str, dt.datetime]]] = {}
     for audience in audiences:
-        for policy_id in audience.policy_ids:
+        prefs = audience.preferences
+        for policy_id in sorted(audience.policy_ids):
             for rnd in by_policy.get(policy_id, ()):
-                out.extend(
-                    r for r in plan_one(audience, rnd, is_workday=is_workday) if r.due_at <= until
-                )
-    out.sort(key=lambda r: (r.due_at, r.subscriber_id, r.round_key, r.kind))
+                if _muted(audience, rnd):
+                    continue
+                key = (rnd.key, rnd.version, prefs)
+                schedule = schedules.get(key)
+                if schedule is None:
+                    schedule = schedules[key] = _schedule(rnd, prefs, is_workday)
+                out.extend(r for r in _for_audience(audience, rnd, schedule) if r.due_at <= until)
+    out.sort(key=attrgetter("due_at"))  # stable: ties keep the audience and policy order
     return out

@@ -9,6 +9,7 @@ back to Monday-Friday less the holidays fixed in the Gregorian calendar (元旦 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import chinese_calendar
 
@@ -26,6 +27,7 @@ def covers(year: int) -> bool:
 FIXED_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
 
 
+@functools.lru_cache(maxsize=4096)
 def is_workday(day: dt.date) -> bool:
     """Whether `day` is a working day in China."""
     try:
