@@ -100,7 +100,9 @@ class Dispatcher:
         if channel.rate_per_second is None:
             return None
         if channel.name not in self._limiters:
-            self._limiters[channel.name] = AsyncLimiter(channel.rate_per_second, 1.0)
+            # One message per 1/rate seconds, no bursts: a platform counting per second
+            # never sees more than its limit in any window.
+            self._limiters[channel.name] = AsyncLimiter(1, 1.0 / channel.rate_per_second)
         return self._limiters[channel.name]
 
     def recover(self) -> int:

@@ -1,0 +1,140 @@
+"""Benchmark: dispatch N reminders over HTTP to a local fake endpoint that allows R messages/s.
+
+Usage: python scripts/bench_dispatch.py [--reminders N] [--rate R]
+
+The fake endpoint (on 127.0.0.1) answers 429 with Retry-After when more than R messages
+arrive within any one second, and records every message. Reports the achieved rate (target:
+at least 95% of R), 429s seen, duplicates and losses (target: none of either).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import datetime as dt
+import socket
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot._clock import now as clock
+from bot._webhook import WebhookChannel
+from schedulers import Dispatcher
+from subscriptions import NewReminder, Store
+
+
+@dataclass(frozen=True)
+class FarRound:
+    """A round open for the whole run."""
+
+    open: dt.date = dt.date(2000, 1, 1)
+    close: dt.date = dt.date(2999, 12, 31)
+
+
+class FakeEndpoint:
+    """Records messages; refuses with 429 beyond `rate` in any one-second window."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.window: collections.deque[float] = collections.deque()
+        self.received: list[str] = []
+        self.refused = 0
+
+    async def handle(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        now = time.monotonic()
+        while self.window and now - self.window[0] >= 1.0:
+            self.window.popleft()
+        if len(self.window) >= self.rate:
+            self.refused += 1
+            return JSONResponse({"ok": False}, 429, headers={"Retry-After": "1"})
+        self.window.append(now)
+        self.received.append(body["to"])
+        return JSONResponse({"ok": True})
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def dispatch_all(store: Store, url: str, rate: int) -> float:
+    """Tick until nothing is pending; return the elapsed seconds."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        channel = WebhookChannel(url, client, name="webhook", rate_per_second=rate)
+
+        def render(items: Any, rounds: Any, late: bool, at: dt.datetime) -> str:
+            return "提醒 " + ",".join(str(i.id) for i in items)
+
+        dispatcher = Dispatcher(
+            store=store,
+            channels={"webhook": channel},
+            render=render,
+            rounds=lambda: {"r": FarRound()},
+            clock=clock,
+        )
+        start = time.perf_counter()
+        while True:
+            await dispatcher.tick()
+            due = store.next_due()
+            if due is None:
+                return time.perf_counter() - start
+            await asyncio.sleep(max((due - clock()).total_seconds(), 0.01))  # a retry-after
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--reminders", type=int, default=10_000)
+    parser.add_argument("--rate", type=int, default=30)
+    args = parser.parse_args(argv[1:])
+    endpoint = FakeEndpoint(args.rate)
+    port = free_port()
+    app = Starlette(routes=[Route("/send", endpoint.handle, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        now = clock()
+        subscribers = [
+            store.subscriber("webhook", f"s{i:05d}", display_name=None, now=now)
+            for i in range(args.reminders)
+        ]
+        store.enqueue([NewReminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
+        elapsed = asyncio.run(dispatch_all(store, f"http://127.0.0.1:{port}/send", args.rate))
+        counts = store.counts()
+        store.close()
+    server.should_exit = True
+    thread.join(timeout=10)
+    received = collections.Counter(endpoint.received)
+    expected = {f"s{i:05d}" for i in range(args.reminders)}
+    duplicates = sum(n - 1 for n in received.values())
+    lost = len(expected - set(received))
+    achieved = len(endpoint.received) / elapsed
+    print(f"reminders: {args.reminders:,}, limit {args.rate}/s, elapsed {elapsed:.1f} s")
+    print(f"achieved: {achieved:.2f} messages/s ({achieved / args.rate:.1%} of the limit)")
+    print(
+        f"429 answers: {endpoint.refused}, duplicates: {duplicates}, lost: {lost}, outbox: {counts}"
+    )
+    return 0 if duplicates == 0 and lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
