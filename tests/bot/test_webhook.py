@@ -48,10 +48,6 @@ def test_body_carries_address_and_text() -> None:
 
     send_with(httpx.MockTransport(handler))
     assert seen == ['{"to":"chat-1","text":"你好"}'.encode()]
-        '{"to":"chat-1","text":"你好"}'.encode()
-        if False
-        else b'{"to":"chat-1","text":"\\u4f60\\u597d"}'
-    ]
 
 
 def test_timeout_is_transient() -> None:
