@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 from subscriptions import NewReminder, Store
 
@@ -82,3 +83,28 @@ def test_instants_come_back_in_utc(store: Store) -> None:
     [row] = store.outbox()
     assert row["due_at"] == due
     assert row["due_at"].tzinfo == dt.UTC
+
+
+def test_concurrent_claims_never_overlap(store: Store, store_url: str) -> None:
+    """Four dispatchers claiming at once share the rows without overlap (SKIP LOCKED on PG)."""
+    subs = [store.subscriber("console", f"c{i}", display_name=None, now=NOW) for i in range(400)]
+    store.enqueue([reminder(s) for s in subs], now=NOW)
+    stores = [Store.open(store_url) for _ in range(4)]
+    barrier = threading.Barrier(4)
+    claimed: list[list[int]] = [[] for _ in stores]
+
+    def work(n: int) -> None:
+        barrier.wait()
+        while batch := stores[n].claim(now=NOW, worker=f"w{n}", limit=25):
+            claimed[n].extend(c.id for c in batch)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    every = [i for ids in claimed for i in ids]
+    assert len(every) == 400
+    assert len(set(every)) == 400
