@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 
 from bot._service import World, add_round, renderer, replan, rounds_by_key
+from bot._simulate import SimulatedClock
 from schedulers import (
     SHANGHAI,
     Dispatcher,
@@ -34,21 +35,11 @@ def local(y: int, m: int, d: int, hh: int = 9, mm: int = 30) -> dt.datetime:
 
 
 @dataclass
-class Clock:
-    """A clock the test moves."""
-
-    now: dt.datetime
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass
 class Setup:
     """A store with subscribers, a recording channel and a dispatcher on a test clock."""
 
     store: Store
-    clock: Clock
+    clock: SimulatedClock
     channel: RecordingChannel
     dispatcher: Dispatcher
     subscribers: list[int] = field(default_factory=list)
@@ -58,7 +49,7 @@ def setup(
     store: Store, *, at: dt.datetime, firms: int = 1, offsets: tuple[int, ...] = (14, 7, 3, 1)
 ) -> Setup:
     """Subscribe `firms` copies of the talent-subsidy firm at `at` and plan."""
-    clock = Clock(at)
+    clock = SimulatedClock(at)
     channel = RecordingChannel(clock=clock)
     dispatcher = Dispatcher(
         store=store,
