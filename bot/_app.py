@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -87,8 +88,14 @@ def create_app(
         scheduler.add_job(
             dispatcher.tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1
         )
+
+        async def replan_job() -> None:
+            # Matching and planning a city take seconds: keep them off the event loop.
+            planned = await asyncio.to_thread(replan, store, world, now=clock())
+            log.info("replanned: %d new reminders", planned)
+
         scheduler.add_job(
-            lambda: replan(store, world, now=clock()),
+            replan_job,
             "interval",
             minutes=REPLAN_MINUTES,
             coalesce=True,
