@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from bot import _clock, _settings
+from bot._feeds import all_feed, enterprise_feed
 from bot._import import ImportFileError, read_profiles
 from bot._service import World, add_round, replan, sync_rounds, upcoming
 from bot._simulate import demo_profiles, simulate
@@ -255,6 +256,33 @@ def simulate_command(start: dt.date, end: dt.date, profiles: tuple[Path, ...]) -
     raws = [_read_profile_raw(p)[0] for p in profiles] or demo_profiles()
     result = simulate(_world(), raws, start=start, end=end)
     click.echo(render_simulation(result, start=start, end=end), nl=False)
+
+
+@cli.command("ical")
+@click.argument("profile", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--all", "everything", is_flag=True, help="The public calendar of every policy.")
+@click.option("--on", "on", type=DATE, help=ON_HELP)
+def ical_command(profile: Path | None, everything: bool, on: dt.date | None) -> None:
+    """Write an iCalendar feed to stdout: an enterprise's (PROFILE.json) or --all."""
+    if (profile is None) == (not everything):
+        raise click.UsageError("give either PROFILE.json or --all")
+    world = _world()
+    day = on or _clock.today()
+    settings = _settings.load()
+    store = _store()
+    try:
+        sync_rounds(store, world.catalog, now=_clock.now())
+        rounds = store.current_rounds()
+    finally:
+        store.close()
+    if profile is None:
+        feed = all_feed(world, rounds, on=day, base_url=settings.public_url)
+    else:
+        raw, parsed = _read_profile_raw(profile)
+        feed = enterprise_feed(
+            world, rounds, raw["name"], parsed, on=day, base_url=settings.public_url
+        )
+    sys.stdout.buffer.write(feed)
 
 
 @cli.group()

@@ -28,6 +28,7 @@ from schedulers._channels import (
     SendResult,
 )
 from schedulers._dispatch import LATE_AFTER, LEASE, Dispatcher, TickReport
+from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
 from schedulers._planner import (
     DEFAULT_OFFSETS,
     DEFAULT_SEND_TIME,
@@ -111,6 +112,8 @@ __all__ = [
     "Eligibility",
     "Evidence",
     "External",
+    "FeedEvent",
+    "FeedMeta",
     "Listing",
     "MonthDay",
     "Policy",
@@ -143,8 +146,10 @@ __all__ = [
     "plan_one",
     "policy_schema",
     "previous_workday",
+    "render_feed",
     "round_key",
     "rounds",
     "status",
+    "uid_of",
     "validate",
 ]

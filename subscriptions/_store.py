@@ -7,6 +7,9 @@ SELECT ... FOR UPDATE SKIP LOCKED). The schema is managed by Alembic migrations.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from subscriptions._tables import (
     DeliveryRow,
     EnterpriseRow,
+    FeedTokenRow,
     OutboxRow,
     RoundRow,
     SubscriberRow,
@@ -291,6 +295,57 @@ class Store:
             return bool(
                 s.scalar(select(SubscriberRow.active).where(SubscriberRow.id == subscriber_id))
             )
+
+    # --- private feed tokens ------------------------------------------------------------
+
+    def issue_token(self, enterprise_id: int, *, now: dt.datetime) -> str:
+        """A new private-feed token for an enterprise; any earlier one stops working (rotation)."""
+        token = secrets.token_urlsafe(24)  # 192 random bits
+        with self.session() as s:
+            s.execute(
+                update(FeedTokenRow)
+                .where(
+                    FeedTokenRow.enterprise_id == enterprise_id, FeedTokenRow.revoked_at.is_(None)
+                )
+                .values(revoked_at=now)
+            )
+            s.add(
+                FeedTokenRow(
+                    enterprise_id=enterprise_id, token_hash=_token_hash(token), created_at=now
+                )
+            )
+        return token
+
+    def revoke_tokens(self, enterprise_id: int, *, now: dt.datetime) -> int:
+        """Make every private-feed URL of an enterprise answer 404."""
+        with self.session() as s:
+            stmt = (
+                update(FeedTokenRow)
+                .where(
+                    FeedTokenRow.enterprise_id == enterprise_id, FeedTokenRow.revoked_at.is_(None)
+                )
+                .values(revoked_at=now)
+            )
+            return max(cast(CursorResult[Any], s.execute(stmt)).rowcount, 0)
+
+    def enterprise_for_token(self, token: str) -> int | None:
+        """The enterprise a live token belongs to; None for unknown and revoked alike."""
+        digest = _token_hash(token)
+        with self.session() as s:
+            row = s.execute(
+                select(FeedTokenRow.enterprise_id, FeedTokenRow.token_hash).where(
+                    FeedTokenRow.token_hash == digest, FeedTokenRow.revoked_at.is_(None)
+                )
+            ).first()
+        if row is None or not hmac.compare_digest(row[1], digest):
+            return None
+        return int(row[0])
+
+    def enterprise(self, enterprise_id: int) -> tuple[str, dict[str, Any], list[str] | None] | None:
+        """(name, profile, cached matches) of one enterprise."""
+        with self.session() as s:
+            row = s.get(EnterpriseRow, enterprise_id)
+            return None if row is None else (row.name, row.profile, row.matches)
 
     # --- rounds -------------------------------------------------------------------------
 
@@ -577,6 +632,10 @@ class Store:
         with self.session() as s:
             query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
             return {str(status): int(n) for status, n in s.execute(query)}
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _stored(row: RoundRow) -> StoredRound:

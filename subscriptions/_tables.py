@@ -155,3 +155,16 @@ class DeliveryRow(Base):
     at: Mapped[dt.datetime]
     result: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedTokenRow(Base):
+    """A private feed URL's token, stored only as its SHA-256; revoked tokens stay for audit."""
+
+    __tablename__ = "feed_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
