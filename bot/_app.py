@@ -20,7 +20,7 @@ from bot._service import World, renderer, replan, rounds_by_key
 from bot._settings import Settings
 from bot._simulate import demo_profiles
 from bot._web import create_web_app
-from schedulers import LEASE, Channel, ConsoleChannel, Dispatcher
+from schedulers import LEASE, Channel, ConsoleChannel, Dispatcher, local_date
 from subscriptions import Store
 
 log = logging.getLogger("huiqi")
@@ -105,14 +105,25 @@ def create_app(
         report = await dispatcher.tick()  # the start-up tick: what came due while down
         log.info("start-up tick: %s", report)
         app.state.runtime = Runtime(store, dispatcher, scheduler)
+        holder["store"] = store
         try:
             yield
         finally:
             scheduler.shutdown(wait=False)
             store.close()
 
-    web = create_web_app(world.catalog, today=lambda: _clock.today())
-    return Starlette(routes=web.routes, lifespan=lifespan)
+    holder: dict[str, Store] = {}
+
+    def current_store() -> Store | None:
+        return holder.get("store")
+
+    web = create_web_app(
+        world,
+        today=lambda: local_date(clock()),
+        store=current_store,
+        public_url=settings.public_url,
+    )
+    return Starlette(routes=web.routes, middleware=web.user_middleware, lifespan=lifespan)
 
 
 def run(settings: Settings, world: World, *, demo: bool = False) -> None:

@@ -1,21 +1,132 @@
-"""The web app: health, and the catalog as JSON (pages and feeds come later)."""
+"""The web app: public calendar pages, iCalendar feeds, the catalog as JSON, health."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+import segno
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from bot._views import policy_record
-from schedulers import Catalog
+from bot._feeds import all_feed, category_feed, enterprise_feed
+from bot._service import World
+from bot._views import TEMPLATES_DIR, policy_record, yuan_text
+from schedulers import STATUSES, Catalog, Policy, next_round, status
+from subscriptions import ProfileError, Store, StoredRound, parse_profile
+
+CALENDAR = "text/calendar; charset=utf-8"
+FEED_CACHE_SIZE = 512
 
 
-def create_web_app(catalog: Catalog, *, today: Callable[[], dt.date]) -> Starlette:
-    """The ASGI app over one loaded catalog; `today` gives the default day."""
+@dataclass(frozen=True)
+class Built:
+    """A feed's bytes with the validators of a conditional GET."""
+
+    body: bytes
+    etag: str
+    last_modified: dt.datetime
+
+
+class FeedCache:
+    """Recently built feeds, keyed by everything they depend on."""
+
+    def __init__(self, size: int = FEED_CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Built] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], bytes], modified: dt.datetime) -> Built:
+        """The cached feed for `key`, built on a miss."""
+        found = self._items.get(key)
+        if found is None:
+            body = build()
+            found = Built(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', modified)
+            self._items[key] = found
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
+        return found
+
+
+def _http_date(moment: dt.datetime) -> str:
+    return email.utils.format_datetime(
+        moment.astimezone(dt.UTC).replace(microsecond=0), usegmt=True
+    )
+
+
+def conditional(request: Request, built: Built, *, private: bool) -> Response:
+    """200 with the feed, or 304 when the client's copy is current."""
+    headers = {
+        "ETag": built.etag,
+        "Last-Modified": _http_date(built.last_modified),
+        "Cache-Control": ("private" if private else "public") + ", max-age=3600",
+    }
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        if built.etag in {tag.strip() for tag in inm.split(",")} or inm.strip() == "*":
+            return Response(status_code=304, headers=headers)
+    elif (ims := request.headers.get("if-modified-since")) is not None:
+        try:
+            since = email.utils.parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            since = None
+        if since is not None and built.last_modified.replace(microsecond=0) <= since:
+            return Response(status_code=304, headers=headers)
+    return Response(built.body, media_type=CALENDAR, headers=headers)
+
+
+def pages_environment() -> Environment:
+    """Jinja2 for HTML pages: autoescaped."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["yuan"] = yuan_text
+    return env
+
+
+def qr_svg(text: str) -> str:
+    """An inline SVG QR code of `text`."""
+    return str(segno.make(text, error="m").svg_inline(scale=4, dark="#1f2937"))
+
+
+def _industry_ok(policy: Policy, section: str) -> bool:
+    """Whether a policy can concern an enterprise of this GB/T section (no limit counts as yes)."""
+    limits = [c for c in policy.eligibility.conditions if c.kind == "industry"]
+    return not limits or any(
+        code.startswith(section) or section.startswith(code[:1])
+        for c in limits
+        for code in c.values
+    )
+
+
+def create_web_app(
+    world: World | Catalog,
+    *,
+    today: Callable[[], dt.date],
+    store: Callable[[], Store | None] = lambda: None,
+    public_url: str | None = None,
+) -> Starlette:
+    """The ASGI app; `store` gives the open store (None before start-up or in pure tests)."""
+    catalog = world.catalog if isinstance(world, World) else world
+    full = world if isinstance(world, World) else None
+    env = pages_environment()
+    cache = FeedCache()
+    categories = {t.key: t.name for t in catalog.vocab.categories}
+    levels = {t.key: t.name for t in catalog.vocab.levels}
 
     def day_of(request: Request) -> dt.date | Response:
         text = request.query_params.get("on")
@@ -26,16 +137,36 @@ def create_web_app(catalog: Catalog, *, today: Callable[[], dt.date]) -> Starlet
         except ValueError:
             return JSONResponse({"error": f"on={text!r}: expected a date YYYY-MM-DD"}, 400)
 
+    def base(request: Request) -> str:
+        return (public_url or str(request.base_url)).rstrip("/")
+
+    def feed_links(request: Request, path: str) -> dict[str, str]:
+        https = base(request) + path
+        webcal = "webcal://" + https.split("://", 1)[1]
+        return {"https": https, "webcal": webcal, "qr": qr_svg(https)}
+
+    def rounds_or_503() -> tuple[Store, list[StoredRound], World] | Response:
+        opened = store()
+        if opened is None or full is None:
+            return Response("服务正在启动，请稍后再试", status_code=503)
+        return opened, opened.current_rounds(), full
+
+    def stamp(rounds: list[StoredRound]) -> tuple[int, dt.datetime]:
+        latest = max(
+            (r.recorded_at for r in rounds), default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        )
+        return len(rounds), latest
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "policies": len(catalog.policies)})
 
-    async def policies(request: Request) -> Response:
+    async def api_policies(request: Request) -> Response:
         on = day_of(request)
         if isinstance(on, Response):
             return on
         return JSONResponse([policy_record(p, on=on) for p in catalog.policies])
 
-    async def policy(request: Request) -> Response:
+    async def api_policy(request: Request) -> Response:
         on = day_of(request)
         if isinstance(on, Response):
             return on
@@ -44,10 +175,141 @@ def create_web_app(catalog: Catalog, *, today: Callable[[], dt.date]) -> Starlet
             return JSONResponse({"error": "no such policy"}, 404)
         return JSONResponse(policy_record(found, on=on))
 
+    async def feed_all(request: Request) -> Response:
+        got = rounds_or_503()
+        if isinstance(got, Response):
+            return got
+        _, rounds, w = got
+        count, latest = stamp(rounds)
+        on = today()
+        key = ("all", count, latest, catalog.digest, on, base(request))
+        built = cache.get(key, lambda: all_feed(w, rounds, on=on, base_url=base(request)), latest)
+        return conditional(request, built, private=False)
+
+    async def feed_category(request: Request) -> Response:
+        category = request.path_params["category"]
+        if category not in categories:
+            return Response(f"没有“{category}”这一类别；可用：{', '.join(categories)}", 404)
+        got = rounds_or_503()
+        if isinstance(got, Response):
+            return got
+        _, rounds, w = got
+        count, latest = stamp(rounds)
+        on = today()
+        key = ("category", category, count, latest, catalog.digest, on, base(request))
+        built = cache.get(
+            key,
+            lambda: category_feed(w, rounds, category, on=on, base_url=base(request)),
+            latest,
+        )
+        return conditional(request, built, private=False)
+
+    async def feed_enterprise(request: Request) -> Response:
+        got = rounds_or_503()
+        if isinstance(got, Response):
+            return got
+        opened, rounds, w = got
+        not_found = Response("没有这个日历（链接可能已更换或停用）", 404)
+        enterprise_id = opened.enterprise_for_token(request.path_params["token"])
+        found = None if enterprise_id is None else opened.enterprise(enterprise_id)
+        if enterprise_id is None or found is None:
+            return not_found
+        name, raw, _ = found
+        try:
+            profile = parse_profile(raw, w.vocab)
+        except ProfileError:
+            return not_found
+        count, latest = stamp(rounds)
+        on = today()
+        profile_key = hashlib.sha256(repr(sorted(raw.items())).encode()).hexdigest()
+        key = (
+            "enterprise",
+            enterprise_id,
+            profile_key,
+            count,
+            latest,
+            catalog.digest,
+            on,
+            base(request),
+        )
+        built = cache.get(
+            key,
+            lambda: enterprise_feed(w, rounds, name, profile, on=on, base_url=base(request)),
+            latest,
+        )
+        return conditional(request, built, private=True)
+
+    async def index(request: Request) -> Response:
+        on = today()
+        wanted_category = request.query_params.get("category") or None
+        wanted_level = request.query_params.get("level") or None
+        wanted_industry = (request.query_params.get("industry") or "").strip().upper()[:1] or None
+        rows = []
+        for policy in catalog.policies:
+            if wanted_category and policy.category != wanted_category:
+                continue
+            if wanted_level and policy.level != wanted_level:
+                continue
+            if wanted_industry and not _industry_ok(policy, wanted_industry):
+                continue
+            rows.append((policy, status(policy, on=on), next_round(policy, on=on)))
+        horizon = on + dt.timedelta(weeks=8)
+        open_now = [r for r in rows if r[1] == "open"]
+        soon = [
+            r for r in rows if r[1] == "upcoming" and r[2] is not None and r[2].first_day <= horizon
+        ]
+        later = [r for r in rows if r[1] == "upcoming" and r not in soon]
+        standing = [r for r in rows if r[1] == "continuous"]
+        unknown = [r for r in rows if r[1] == "tbd"]
+        soon.sort(key=lambda r: (r[2].last_day if r[2] else dt.date.max, r[0].id))
+        later.sort(key=lambda r: (r[2].last_day if r[2] else dt.date.max, r[0].id))
+        html = env.get_template("web/index.html.j2").render(
+            on=on,
+            open_now=open_now,
+            soon=soon,
+            later=later,
+            standing=standing,
+            unknown=unknown,
+            expired=sum(1 for r in rows if r[1] == "expired"),
+            categories=categories,
+            levels=levels,
+            sections=(full.vocab.industries.sections if full else {}),
+            wanted={
+                "category": wanted_category,
+                "level": wanted_level,
+                "industry": wanted_industry,
+            },
+            feed=feed_links(request, "/feeds/all.ics"),
+            statuses=STATUSES,
+        )
+        return HTMLResponse(html)
+
+    async def policy_page(request: Request) -> Response:
+        policy = catalog.get(request.path_params["policy_id"])
+        if policy is None:
+            return HTMLResponse(env.get_template("web/not_found.html.j2").render(), 404)
+        on = today()
+        html = env.get_template("web/policy.html.j2").render(
+            p=policy,
+            on=on,
+            status=status(policy, on=on),
+            next=next_round(policy, on=on),
+            vocab=catalog.vocab,
+            feed=feed_links(request, f"/feeds/category/{policy.category}.ics"),
+            category_name=categories.get(policy.category, policy.category),
+        )
+        return HTMLResponse(html)
+
     return Starlette(
         routes=[
+            Route("/", index),
+            Route("/policies/{policy_id}", policy_page),
+            Route("/feeds/all.ics", feed_all),
+            Route("/feeds/category/{category}.ics", feed_category),
+            Route("/feeds/e/{token}.ics", feed_enterprise),
             Route("/healthz", healthz),
-            Route("/api/policies", policies),
-            Route("/api/policies/{policy_id}", policy),
-        ]
+            Route("/api/policies", api_policies),
+            Route("/api/policies/{policy_id}", api_policy),
+        ],
+        middleware=[Middleware(GZipMiddleware, minimum_size=1000)],
     )
