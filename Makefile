@@ -34,7 +34,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# ical.js (Thunderbird's iCalendar parser) for the feed tests, from the npm registry.
+JS_STAMP := tests/js/node_modules/.installed-stamp
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd tests/js && npm ci --no-audit --no-fund --silent && touch node_modules/.installed-stamp; \
+	else echo "npm not found: the ical.js feed checks will say so"; fi
+
+unit: $(STAMP) $(JS_STAMP)
 	$(BIN)/pytest
 
 # Every evidence quote must stand in its seed file; the seeds live beside the repository.

@@ -58,3 +58,17 @@ def store(store_url: str) -> Iterator[Store]:
     opened = Store.open(store_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def golden_bytes(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Compare bytes with tests/golden/NAME exactly (rewritten with --update-golden)."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, actual: bytes) -> None:
+        path = GOLDEN / name
+        if update:
+            path.write_bytes(actual)
+        assert actual == path.read_bytes()
+
+    return check
