@@ -210,22 +210,20 @@ def create_web_app(
             return got
         opened, rounds, w = got
         not_found = Response("没有这个日历（链接可能已更换或停用）", 404)
-        enterprise_id = opened.enterprise_for_token(request.path_params["token"])
-        found = None if enterprise_id is None else opened.enterprise(enterprise_id)
-        if enterprise_id is None or found is None:
+        owner = opened.feed_owner(request.path_params["token"])
+        if owner is None:
             return not_found
-        name, raw, _ = found
+        enterprise_id, name, raw, updated = owner
         try:
             profile = parse_profile(raw, w.vocab)
         except ProfileError:
             return not_found
         count, latest = stamp(rounds)
         on = today()
-        profile_key = hashlib.sha256(repr(sorted(raw.items())).encode()).hexdigest()
         key = (
             "enterprise",
             enterprise_id,
-            profile_key,
+            updated,
             count,
             latest,
             catalog.digest,
@@ -235,7 +233,7 @@ def create_web_app(
         built = cache.get(
             key,
             lambda: enterprise_feed(w, rounds, name, profile, on=on, base_url=base(request)),
-            latest,
+            max(latest, updated),
         )
         return conditional(request, built, private=True)
 

@@ -341,6 +341,36 @@ class Store:
             return None
         return int(row[0])
 
+    def feed_owner(self, token: str) -> tuple[int, str, dict[str, Any], dt.datetime] | None:
+        """(id, name, profile, updated_at) of the enterprise a live token belongs to."""
+        digest = _token_hash(token)
+        with self.session() as s:
+            row = s.execute(
+                select(
+                    FeedTokenRow.token_hash,
+                    EnterpriseRow.id,
+                    EnterpriseRow.name,
+                    EnterpriseRow.profile,
+                    EnterpriseRow.updated_at,
+                )
+                .join(EnterpriseRow, EnterpriseRow.id == FeedTokenRow.enterprise_id)
+                .where(FeedTokenRow.token_hash == digest, FeedTokenRow.revoked_at.is_(None))
+            ).first()
+        if row is None or not hmac.compare_digest(row[0], digest):
+            return None
+        return int(row[1]), str(row[2]), dict(row[3]), row[4]
+
+    def rounds_stamp(self) -> tuple[int, dt.datetime | None]:
+        """How many rounds exist and when the newest was recorded: changes with any round."""
+        with self.session() as s:
+            row = s.execute(select(func.count(RoundRow.id), func.max(RoundRow.created_at))).one()
+            latest = row[1]
+            if isinstance(latest, str):  # SQLite returns max() of a datetime column as text
+                latest = dt.datetime.fromisoformat(latest).replace(tzinfo=dt.UTC)
+            elif latest is not None and latest.tzinfo is None:
+                latest = latest.replace(tzinfo=dt.UTC)
+            return int(row[0]), latest
+
     def enterprise(self, enterprise_id: int) -> tuple[str, dict[str, Any], list[str] | None] | None:
         """(name, profile, cached matches) of one enterprise."""
         with self.session() as s:
