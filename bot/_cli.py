@@ -343,6 +343,38 @@ def enterprises_list(as_json: bool) -> None:
     click.echo(f"共 {len(rows)} 家企业")
 
 
+@enterprises.command("feed")
+@click.argument("name")
+@click.option("--rotate", is_flag=True, help="Issue a new link; the old one stops working.")
+@click.option("--revoke", is_flag=True, help="Stop every private link of this enterprise.")
+def enterprises_feed(name: str, rotate: bool, revoke: bool) -> None:
+    """Print (or rotate, or revoke) an enterprise's private calendar link."""
+    settings = _settings.load()
+    store = _store()
+    try:
+        found = next((i for i, n, _ in store.enterprises() if n == name), None)
+        if found is None:
+            raise click.ClickException(
+                f"no enterprise named {name!r}; `huiqi enterprises list` shows them"
+            )
+        now = _clock.now()
+        if revoke:
+            click.echo(f"{store.revoke_tokens(found, now=now)} link(s) revoked")
+            return
+        if not rotate:
+            click.echo(
+                "links are shown only when issued: use --rotate to issue a new one", err=True
+            )
+            sys.exit(1)
+        token = store.issue_token(found, now=now)
+    finally:
+        store.close()
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    https = f"{base}/feeds/e/{token}.ics"
+    click.echo(https)
+    click.echo("webcal://" + https.split("://", 1)[1])
+
+
 @cli.group("rounds")
 def rounds_group() -> None:
     """Dated rounds: the catalog's, and confirmed ones from this year's notices."""

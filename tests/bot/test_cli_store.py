@@ -147,3 +147,20 @@ def test_upcoming_json(env: dict[str, str]) -> None:
         "2026-12-22T09:30+08:00",
         "2026-12-24T09:30+08:00",
     ]
+
+
+def test_enterprise_feed_link_rotation(env: dict[str, str], tmp_path: Path) -> None:
+    """--rotate prints a new private link each time; --revoke ends them; unknown names fail."""
+    file = tmp_path / "list.json"
+    file.write_text(json.dumps([{"name": "某公司", "industry": "C39"}]), encoding="utf-8")
+    invoke(env, "enterprises", "import", str(file))
+    code, first, _ = invoke(env, "enterprises", "feed", "某公司", "--rotate")
+    assert code == 0
+    assert first.startswith("http://127.0.0.1:8080/feeds/e/")
+    _, second, _ = invoke(env, "enterprises", "feed", "某公司", "--rotate")
+    assert second != first
+    assert invoke(env, "enterprises", "feed", "某公司", "--revoke")[1] == "1 link(s) revoked\n"
+    assert (
+        "no enterprise named '别的公司'"
+        in invoke(env, "enterprises", "feed", "别的公司", "--rotate")[2]
+    )
