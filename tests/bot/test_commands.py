@@ -1,0 +1,122 @@
+"""The shared text-command parser: every channel's commands, and no input makes it raise."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot._commands import Command, parse_command, profile_from_fields
+from subscriptions import ProfileError, load_vocab, parse_profile
+
+VOCAB = load_vocab()
+
+
+def test_one_line_registration() -> None:
+    """The issue's example parses into fields and then into a valid profile."""
+    cmd = parse_command(
+        "/register 行业=C39 人数=180 营收=12000 资质=高新技术企业,省级专精特新中小企业 区域=葛店经开区"
+    )
+    assert cmd == Command(
+        "register",
+        (),
+        {
+            "industry": "C39",
+            "employees": "180",
+            "revenue_wan": "12000",
+            "qualifications": "高新技术企业,省级专精特新中小企业",
+            "district": "葛店经开区",
+        },
+        (),
+        "/register 行业=C39 人数=180 营收=12000 资质=高新技术企业,省级专精特新中小企业 区域=葛店经开区",
+    )
+    raw = profile_from_fields({**cmd.fields, "name": "某公司"})
+    assert raw == {
+        "industry": "C39",
+        "employees": 180,
+        "revenue_wan": 12000,
+        "qualifications": ["高新技术企业", "省级专精特新中小企业"],
+        "district": "葛店经开区",
+        "name": "某公司",
+    }
+    assert parse_profile(raw, VOCAB).employees == 180
+
+
+def test_chinese_words_full_width_and_bot_suffix() -> None:
+    """注册 with full-width signs, and /match@bot in a group, are understood."""
+    assert parse_command("注册　行业＝C39　人数＝50　规上=是").fields == {
+        "industry": "C39",
+        "employees": "50",
+        "above_scale": "是",
+    }
+    assert parse_command("/match@huiqi_bot").name == "match"
+    assert parse_command("可申报").name == "match"
+    assert parse_command("政策 talent-living-allowance-masters-doctors").args == (
+        "talent-living-allowance-masters-doctors",
+    )
+
+
+def test_names_with_spaces_and_unknown_keys() -> None:
+    """A value runs to the next key; unknown keys are reported, not dropped silently."""
+    cmd = parse_command("注册 名称=鄂州 某 公司 行业=C39 颜色=红")
+    assert cmd.fields == {"name": "鄂州 某 公司", "industry": "C39"}
+    assert cmd.unknown_keys == ("颜色",)
+
+
+def test_free_text_and_unknown_commands() -> None:
+    """Free text is 'text'; an unknown slash command is 'unknown'."""
+    assert parse_command("你好").name == "text"
+    assert parse_command("/frobnicate").name == "unknown"
+    assert parse_command("").name == "text"
+
+
+def test_booleans_and_numbers() -> None:
+    """是/否 become booleans; 1.2万 style suffixes are tolerated; junk stays for validation."""
+    raw = profile_from_fields(
+        {
+            "above_scale": "否",
+            "general_taxpayer": "是",
+            "revenue_wan": "1,200万",
+            "employees": "很多",
+        }
+    )
+    assert raw == {
+        "above_scale": False,
+        "general_taxpayer": True,
+        "revenue_wan": 1200,
+        "employees": "很多",
+    }
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text())
+def test_no_text_makes_the_parser_raise(text: str) -> None:
+    """Any string parses into a Command, and its fields into a profile or a ProfileError."""
+    cmd = parse_command(text)
+    assert isinstance(cmd, Command)
+    raw = profile_from_fields(dict(cmd.fields))
+    try:
+        parse_profile({"name": "x", "industry": "C39", **raw}, VOCAB)
+    except ProfileError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["行业", "人数", "营收", "资质", "区域", "规上", "成立", "未知"]),
+            st.text(max_size=12),
+        ),
+        max_size=6,
+    )
+)
+def test_no_registration_makes_validation_raise_anything_else(pairs: list[tuple[str, str]]) -> None:
+    """Random key=value registrations give a profile or a ProfileError, nothing else."""
+    line = "注册 " + " ".join(f"{k}={v}" for k, v in pairs)
+    cmd = parse_command(line)
+    try:
+        parse_profile(
+            {"name": "x", "industry": "C39", **profile_from_fields(dict(cmd.fields))}, VOCAB
+        )
+    except ProfileError:
+        pass
