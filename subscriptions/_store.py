@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import CursorResult, Engine, create_engine, event, func, select, update
+from sqlalchemy import CursorResult, Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -279,6 +279,109 @@ class Store:
                     }
                 )
             return out
+
+    def registration(self, subscriber_id: int) -> tuple[int, str, dict[str, Any]] | None:
+        """(enterprise id, name, profile) the subscriber registered, if any."""
+        with self.session() as s:
+            row = s.execute(
+                select(EnterpriseRow.id, EnterpriseRow.name, EnterpriseRow.profile)
+                .join(SubscriptionRow, SubscriptionRow.enterprise_id == EnterpriseRow.id)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .order_by(SubscriptionRow.id)
+            ).first()
+            return None if row is None else (int(row[0]), str(row[1]), dict(row[2]))
+
+    def register(self, subscriber_id: int, profile: dict[str, Any], *, now: dt.datetime) -> int:
+        """Create or update the enterprise of a chat registration and subscribe the chat to it."""
+        current = self.registration(subscriber_id)
+        name = str(profile["name"])
+        with self.session() as s:
+            taken = s.scalar(select(EnterpriseRow.id).where(EnterpriseRow.name == name))
+            if taken is not None and (current is None or taken != current[0]):
+                name = f"{name}（{subscriber_id}）"  # another chat registered that name first
+                profile = {**profile, "name": name}
+            if current is None:
+                row = EnterpriseRow(name=name, profile=profile, created_at=now, updated_at=now)
+                s.add(row)
+                s.flush()
+                enterprise_id = row.id
+            else:
+                enterprise_id = current[0]
+                s.execute(
+                    update(EnterpriseRow)
+                    .where(EnterpriseRow.id == enterprise_id)
+                    .values(name=name, profile=profile, updated_at=now, matches=None)
+                )
+        self.subscribe(subscriber_id, enterprise_id, now=now)
+        return enterprise_id
+
+    def unregister(self, subscriber_id: int, *, now: dt.datetime) -> bool:
+        """Delete a chat's registration: enterprise, subscription, links, pending reminders."""
+        current = self.registration(subscriber_id)
+        if current is None:
+            return False
+        self.fail_pending_of(subscriber_id, now=now, detail="已退订")
+        with self.session() as s:
+            s.execute(delete(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber_id))
+            still = s.scalar(
+                select(func.count()).where(SubscriptionRow.enterprise_id == current[0])
+            )
+            if not still:
+                s.execute(delete(FeedTokenRow).where(FeedTokenRow.enterprise_id == current[0]))
+                s.execute(delete(EnterpriseRow).where(EnterpriseRow.id == current[0]))
+        return True
+
+    def preferences(self, subscriber_id: int) -> dict[str, Any] | None:
+        """A subscriber's reminder preferences."""
+        with self.session() as s:
+            row = s.scalar(
+                select(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber_id)
+            )
+            if row is None:
+                return None
+            return {
+                "offsets": list(row.offsets),
+                "send_time": row.send_time,
+                "muted_policies": list(row.muted_policies),
+                "muted_categories": list(row.muted_categories),
+            }
+
+    def set_preferences(self, subscriber_id: int, **values: Any) -> None:
+        """Change offsets, send time or muted policies/categories."""
+        with self.session() as s:
+            s.execute(
+                update(SubscriptionRow)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .values(**values)
+            )
+
+    def active_subscribers(self, channel: str) -> list[tuple[int, str]]:
+        """(id, address) of every active subscriber of a channel."""
+        with self.session() as s:
+            rows = s.execute(
+                select(SubscriberRow.id, SubscriberRow.address)
+                .where(SubscriberRow.channel == channel, SubscriberRow.active.is_(True))
+                .order_by(SubscriberRow.id)
+            )
+            return [(int(r[0]), str(r[1])) for r in rows]
+
+    def delivery_stats(self, *, since: dt.datetime) -> dict[str, int]:
+        """Subscribers, enterprises, and reminders sent and failed since a moment."""
+        with self.session() as s:
+            sent = s.scalar(
+                select(func.count()).where(OutboxRow.status == SENT, OutboxRow.sent_at >= since)
+            )
+            failed = s.scalar(
+                select(func.count()).where(DeliveryRow.result == "failed", DeliveryRow.at >= since)
+            )
+            return {
+                "subscribers": int(
+                    s.scalar(select(func.count()).where(SubscriberRow.active.is_(True))) or 0
+                ),
+                "enterprises": int(s.scalar(select(func.count(EnterpriseRow.id))) or 0),
+                "sent": int(sent or 0),
+                "failed": int(failed or 0),
+            }
 
     def deactivate(self, subscriber_id: int, reason: str) -> None:
         """Stop sending to a subscriber (it blocked the bot, or its chat is gone)."""

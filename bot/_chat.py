@@ -1,0 +1,588 @@
+"""What huiqi says in a chat: one service for every channel (Telegram now, WeCom next).
+
+Handlers stay thin: they turn an update into (who, text) or (who, button data), call this
+service, and send the replies. Replies are Telegram-style HTML with every user-supplied
+string escaped by the templates (autoescape); other channels strip the tags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import segno
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bot._commands import USAGE, Command, parse_command, profile_from_fields
+from bot._service import World, replan, upcoming
+from bot._views import TEMPLATES_DIR
+from schedulers import local_date, next_round
+from subscriptions import (
+    SIZE_NAMES,
+    Context,
+    ProfileError,
+    Store,
+    classify,
+    match,
+    match_all,
+    normalize_industry,
+    parse_profile,
+)
+
+PAGE = 5
+LIMIT = 4000  # below Telegram's 4,096 characters
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: callback data, or a URL."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to send back."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    photo: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who wrote: the chat (where to answer) and the person."""
+
+    channel: str
+    chat: str
+    user: str
+    display: str
+    group: bool = False
+    admin: bool = False
+
+
+@dataclass
+class Draft:
+    """A guided registration in progress."""
+
+    step: str = "name"
+    profile: dict[str, Any] = field(default_factory=dict)
+    section: str | None = None
+
+
+def split_long(text: str, limit: int = LIMIT) -> list[str]:
+    """Split a long message at line breaks so each part stays under the limit."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) + 1 > limit:
+            parts.append(current.rstrip("\n"))
+            current = ""
+        current += line + "\n"
+    if current.strip():
+        parts.append(current.rstrip("\n"))
+    return parts or [""]
+
+
+def strip_tags(html: str) -> str:
+    """Plain text of a reply, for channels without HTML."""
+    text = re.sub(r"<[^>]+>", "", html)
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+class ChatService:
+    """Registration, matching, rounds, calendar links and reminder settings, in Chinese."""
+
+    def __init__(
+        self,
+        world: World,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime],
+        public_url: str,
+        bot_username: str | None = None,
+    ) -> None:
+        self.world, self.store, self.clock = world, store, clock
+        self.public_url = public_url.rstrip("/")
+        self.bot_username = bot_username
+        self.drafts: dict[tuple[str, str], Draft] = {}
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATES_DIR),
+            autoescape=select_autoescape(["html", "j2"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def _say(
+        self, template: str, buttons: tuple[tuple[Button, ...], ...] = (), **ctx: Any
+    ) -> list[Reply]:
+        text = self.env.get_template(f"chat/{template}.html.j2").render(**ctx).strip()
+        parts = split_long(text)
+        return [Reply(p, buttons if i == len(parts) - 1 else ()) for i, p in enumerate(parts)]
+
+    def _plain(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> list[Reply]:
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return [Reply(escaped, buttons)]
+
+    def _subscriber(self, who: Who) -> int:
+        return self.store.subscriber(
+            who.channel, who.chat, display_name=who.display, now=self.clock()
+        )
+
+    def _today(self) -> dt.date:
+        return local_date(self.clock())
+
+    # --- entry points ----------------------------------------------------------------
+
+    def handle_text(self, who: Who, text: str) -> list[Reply]:
+        """Answer a message."""
+        cmd = parse_command(text)
+        draft = self.drafts.get((who.channel, who.chat))
+        if cmd.name == "cancel":
+            if self.drafts.pop((who.channel, who.chat), None) is not None:
+                return self._plain("已取消登记。发 /register 可重新开始。")
+            return self._plain("当前没有进行中的操作。")
+        if draft is not None and cmd.name in ("text", "unknown"):
+            return self._draft_text(who, draft, cmd.text)
+        handler = getattr(self, f"_cmd_{cmd.name}", None)
+        if handler is None:
+            return self._cmd_help(who, cmd)
+        result: list[Reply] = handler(who, cmd)
+        return result
+
+    def handle_button(self, who: Who, data: str) -> list[Reply]:
+        """Answer an inline-button press."""
+        kind, _, value = data.partition(":")
+        if kind == "reg":
+            draft = self.drafts.get((who.channel, who.chat))
+            if draft is None:
+                return self._plain("这次登记已结束。发 /register 重新开始。")
+            return self._draft_button(who, draft, value)
+        if kind == "match":
+            return self._match_page(who, int(value) if value.isdigit() else 1)
+        if kind == "cal" and value == "rotate":
+            return self._calendar(who, rotate=True)
+        if kind == "stop":
+            if value == "yes":
+                subscriber = self._subscriber(who)
+                gone = self.store.unregister(subscriber, now=self.clock())
+                return self._plain(
+                    "已退订，企业资料和日历链接已删除。" if gone else "您还没有登记企业。"
+                )
+            return self._plain("好的，保留您的登记。")
+        return self._plain("这个按钮已失效，请重新发送命令。")
+
+    # --- commands --------------------------------------------------------------------
+
+    def _cmd_start(self, who: Who, cmd: Command) -> list[Reply]:
+        if cmd.args and cmd.args[0] == "register":
+            return self._cmd_register(who, Command("register"))
+        return self._cmd_help(who, cmd)
+
+    def _cmd_help(self, who: Who, cmd: Command) -> list[Reply]:
+        return self._say("help")
+
+    def _cmd_text(self, who: Who, cmd: Command) -> list[Reply]:
+        return self._cmd_help(who, cmd)
+
+    def _private_only(self, who: Who) -> list[Reply] | None:
+        if not who.group:
+            return None
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if self.bot_username:
+            url = f"https://t.me/{self.bot_username}?start=register"
+            buttons = ((Button("私聊继续登记", url=url),),)
+        return self._plain("为保护企业信息，登记和查看资料请在私聊中进行。", buttons)
+
+    def _cmd_register(self, who: Who, cmd: Command) -> list[Reply]:
+        refused = self._private_only(who)
+        if refused:
+            return refused
+        if cmd.unknown_keys:
+            return self._plain(f"不认识的项目：{'、'.join(cmd.unknown_keys)}。示例：\n{USAGE}")
+        if not cmd.fields:
+            self.drafts[(who.channel, who.chat)] = Draft()
+            return self._plain("开始登记（随时发 /cancel 取消）。\n第1步：请输入企业名称。")
+        raw = profile_from_fields(dict(cmd.fields))
+        raw.setdefault("name", who.display)
+        return self._save(who, raw)
+
+    def _save(self, who: Who, raw: dict[str, Any]) -> list[Reply]:
+        try:
+            profile = parse_profile(raw, self.world.vocab)
+        except ProfileError as exc:
+            lines = "\n".join(f"• {e}" for e in exc.errors)
+            return self._plain(f"登记信息有误，请修改后重发：\n{lines}\n\n示例：{USAGE}")
+        subscriber = self._subscriber(who)
+        stored = {k: v for k, v in raw.items() if v is not None}
+        self.store.register(subscriber, stored, now=self.clock())
+        replan(self.store, self.world, now=self.clock())
+        ctx = Context.of(profile, self.world.vocab, self.world.standard)
+        decisions = [match(ctx, p, on=self._today()).decision for p in self.world.catalog.policies]
+        counts = {d: decisions.count(d) for d in ("eligible", "possible")}
+        size = SIZE_NAMES[ctx.size.size] + "企业" if ctx.size.size else None
+        return self._say(
+            "registered",
+            name=profile.name,
+            profile=profile,
+            industry_name=self.world.vocab.industries.name_of(profile.industry),
+            size=size,
+            counts=counts,
+        )
+
+    def _registered(self, who: Who) -> tuple[int, str, dict[str, Any]] | None:
+        return self.store.registration(self._subscriber(who))
+
+    def _cmd_profile(self, who: Who, cmd: Command) -> list[Reply]:
+        refused = self._private_only(who)
+        if refused:
+            return refused
+        found = self._registered(who)
+        if found is None:
+            return self._plain("您还没有登记企业。发 /register 开始。")
+        _, name, raw = found
+        profile = parse_profile(raw, self.world.vocab)
+        size = classify(
+            self.world.standard,
+            profile.industry,
+            employees=profile.employees,
+            revenue_wan=profile.revenue_wan,
+            assets_wan=profile.assets_wan,
+        )
+        return self._say(
+            "registered",
+            name=name,
+            profile=profile,
+            industry_name=self.world.vocab.industries.name_of(profile.industry),
+            size=SIZE_NAMES[size.size] + "企业" if size.size else None,
+            counts=self._counts(raw),
+        ) + self._plain("修改资料：再发一次 /register 加上要改的项目，如 /register 人数=200")
+
+    def _counts(self, raw: dict[str, Any]) -> dict[str, int]:
+        profile = parse_profile(raw, self.world.vocab)
+        ctx = Context.of(profile, self.world.vocab, self.world.standard)
+        decisions = [match(ctx, p, on=self._today()).decision for p in self.world.catalog.policies]
+        return {d: decisions.count(d) for d in ("eligible", "possible")}
+
+    def _cmd_match(self, who: Who, cmd: Command) -> list[Reply]:
+        return self._match_page(who, 1)
+
+    def _match_page(self, who: Who, page: int) -> list[Reply]:
+        refused = self._private_only(who)
+        if refused:
+            return refused
+        found = self._registered(who)
+        if found is None:
+            return self._plain("您还没有登记企业。发 /register 开始。")
+        profile = parse_profile(found[2], self.world.vocab)
+        ctx = Context.of(profile, self.world.vocab, self.world.standard)
+        on = self._today()
+        items = [
+            m
+            for m in match_all(ctx, self.world.catalog.policies, on=on)
+            if m.decision != "ineligible"
+        ]
+        pages = max(1, -(-len(items) // PAGE))
+        page = min(max(page, 1), pages)
+        shown = items[(page - 1) * PAGE : page * PAGE]
+        nav: list[Button] = []
+        if page > 1:
+            nav.append(Button("上一页", data=f"match:{page - 1}"))
+        if page < pages:
+            nav.append(Button("下一页", data=f"match:{page + 1}"))
+        return self._say(
+            "match",
+            (tuple(nav),) if nav else (),
+            items=[(m, next_round(m.policy, on=on)) for m in shown],
+            page=page,
+            pages=pages,
+            total=len(items),
+        )
+
+    def _cmd_upcoming(self, who: Who, cmd: Command) -> list[Reply]:
+        refused = self._private_only(who)
+        if refused:
+            return refused
+        found = self._registered(who)
+        if found is None:
+            return self._plain("您还没有登记企业。发 /register 开始。")
+        profile = parse_profile(found[2], self.world.vocab)
+        days = 90
+        items = upcoming(self.world, profile, on=self._today(), days=days)
+        return self._say("upcoming", items=items, days=days)
+
+    def _cmd_policy(self, who: Who, cmd: Command) -> list[Reply]:
+        if not cmd.args:
+            return self._plain(
+                "请在 /policy 后加政策编号，如 /policy talent-living-allowance-masters-doctors"
+            )
+        policy = self.world.catalog.get(cmd.args[0])
+        if policy is None:
+            return self._plain(f"没有编号为 {cmd.args[0]} 的政策。发 /match 查看适合您的政策。")
+        page = f"{self.public_url}/policies/{policy.id}"
+        feed = f"{self.public_url}/feeds/category/{policy.category}.ics"
+        buttons = ((Button("政策详情与原文", url=page), Button("订阅此类日历", url=feed)),)
+        return self._say("policy", buttons, p=policy, next=next_round(policy, on=self._today()))
+
+    def _cmd_calendar(self, who: Who, cmd: Command) -> list[Reply]:
+        return self._calendar(who, rotate=False)
+
+    def _calendar(self, who: Who, *, rotate: bool) -> list[Reply]:
+        refused = self._private_only(who)
+        if refused:
+            return refused
+        found = self._registered(who)
+        if found is None:
+            return self._plain("您还没有登记企业。发 /register 开始。")
+        token = self.store.issue_token(
+            found[0], now=self.clock()
+        )  # each request gives a fresh link
+        https = f"{self.public_url}/feeds/e/{token}.ics"
+        webcal = "webcal://" + https.split("://", 1)[1]
+        qr = segno.make(https, error="m")
+        png = io.BytesIO()
+        qr.save(png, kind="png", scale=6)
+        buttons = ((Button("更换链接（旧链接失效）", data="cal:rotate"),),)
+        replies = self._say("calendar", buttons, name=found[1], https=https, webcal=webcal)
+        replies[0] = Reply(replies[0].text, replies[0].buttons, png.getvalue())
+        return ([Reply("已更换，旧链接已失效。")] if rotate else []) + replies
+
+    def _cmd_remind(self, who: Who, cmd: Command) -> list[Reply]:
+        refused = self._private_only(who)
+        if refused:
+            return refused
+        subscriber = self._subscriber(who)
+        prefs = self.store.preferences(subscriber)
+        if prefs is None:
+            return self._plain("您还没有登记企业。发 /register 开始。")
+        words = dict(a.split("=", 1) for a in cmd.text.split()[1:] if "=" in a)
+        changes: dict[str, Any] = {}
+        errors: list[str] = []
+        if "提前" in words:
+            days = [d for d in re.split(r"[,，、]", words["提前"]) if d.strip()]
+            if all(d.strip().isdigit() and 0 <= int(d) <= 60 for d in days) and days:
+                changes["offsets"] = sorted({int(d) for d in days}, reverse=True)
+            else:
+                errors.append("提前天数应为 0-60 的整数，用逗号分开，如 提前=14,7,3,1")
+        if "时间" in words:
+            if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", words["时间"]):
+                changes["send_time"] = words["时间"]
+            else:
+                errors.append("时间应为 HH:MM，如 时间=09:30")
+        for key, target, add in (
+            ("屏蔽", "muted_policies", True),
+            ("恢复", "muted_policies", False),
+            ("屏蔽类别", "muted_categories", True),
+            ("恢复类别", "muted_categories", False),
+        ):
+            if key not in words:
+                continue
+            value = words[key]
+            known = (
+                self.world.catalog.get(value) is not None
+                if target == "muted_policies"
+                else value in {t.key for t in self.world.catalog.vocab.categories}
+            )
+            if not known:
+                errors.append(
+                    f"没有“{value}”这一{'政策编号' if target == 'muted_policies' else '类别'}"
+                )
+                continue
+            current = set(changes.get(target, prefs[target]))
+            current = current | {value} if add else current - {value}
+            changes[target] = sorted(current)
+        if errors:
+            return self._plain("\n".join(errors))
+        if changes:
+            self.store.set_preferences(subscriber, **changes)
+            prefs = {**prefs, **changes}
+        categories = "、".join(t.key for t in self.world.catalog.vocab.categories)
+        return self._say("remind", prefs=prefs, categories=categories)
+
+    def _cmd_stop(self, who: Who, cmd: Command) -> list[Reply]:
+        refused = self._private_only(who)
+        if refused:
+            return refused
+        buttons = ((Button("确认退订并删除", data="stop:yes"), Button("再想想", data="stop:no")),)
+        return self._plain("确定退订吗？企业资料、提醒和日历链接都会删除。", buttons)
+
+    def _cmd_announce(self, who: Who, cmd: Command) -> list[Reply]:
+        if not who.admin:
+            return self._plain("抱歉，只有管理员可以发布公告。")
+        body = cmd.text.partition(" ")[2].strip()
+        if not body:
+            return self._plain("用法：/announce 公告内容")
+        return [Reply("__announce__" + body)]  # the channel layer broadcasts it
+
+    def _cmd_stats(self, who: Who, cmd: Command) -> list[Reply]:
+        if not who.admin:
+            return self._plain("抱歉，只有管理员可以查看统计。")
+        stats = self.store.delivery_stats(since=self.clock() - dt.timedelta(days=7))
+        return self._plain(
+            f"订阅者 {stats['subscribers']}，企业 {stats['enterprises']}；"
+            f"近7天发出提醒 {stats['sent']} 条，失败 {stats['failed']} 条。"
+        )
+
+    def _cmd_unknown(self, who: Who, cmd: Command) -> list[Reply]:
+        return self._plain("没有这个命令。") + self._cmd_help(who, cmd)
+
+    # --- guided registration ------------------------------------------------------------
+
+    def _sections(self) -> tuple[tuple[Button, ...], ...]:
+        items = [
+            Button(f"{k} {v}", data=f"reg:sec:{k}")
+            for k, v in self.world.vocab.industries.sections.items()
+        ]
+        return tuple(tuple(items[i : i + 2]) for i in range(0, len(items), 2))
+
+    def _divisions(self, section: str) -> tuple[tuple[Button, ...], ...]:
+        items = [
+            Button(f"{d.full_code} {d.name}", data=f"reg:div:{d.full_code}")
+            for d in self.world.vocab.industries.divisions.values()
+            if d.section == section
+        ]
+        return tuple((b,) for b in items)
+
+    def _qual_buttons(self, draft: Draft) -> tuple[tuple[Button, ...], ...]:
+        chosen = set(draft.profile.get("qualifications", []))
+        rows = [
+            (Button(("✓ " if q.name in chosen else "") + q.name, data=f"reg:q:{i}"),)
+            for i, q in enumerate(self.world.vocab.qualifications)
+        ]
+        return (*rows, (Button("完成", data="reg:q:done"),))
+
+    def _district_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        rows = [
+            (Button(d.name, data=f"reg:d:{i}"),) for i, d in enumerate(self.world.vocab.districts)
+        ]
+        return (*rows, (Button("跳过", data="reg:d:skip"),))
+
+    def _draft_text(self, who: Who, draft: Draft, text: str) -> list[Reply]:
+        text = text.strip()
+        if draft.step == "name":
+            if not text or len(text) > 100:
+                return self._plain("请输入企业名称（100字以内）。")
+            draft.profile["name"] = text
+            draft.step = "industry"
+            return self._plain(
+                "第2步：选择行业门类，或直接输入行业代码（如 C39）或关键词（如 光电子）。",
+                self._sections(),
+            )
+        if draft.step == "industry":
+            return self._industry_text(draft, text)
+        if draft.step in ("employees", "revenue"):
+            number = text.replace(",", "").replace("人", "").replace("万元", "").replace("万", "")
+            if not re.fullmatch(r"\d+(\.\d+)?", number):
+                what = "从业人数（整数）" if draft.step == "employees" else "上年营业收入（万元）"
+                return self._plain(
+                    f"请输入{what}，例如 {'180' if draft.step == 'employees' else '12000'}。"
+                )
+            if draft.step == "employees":
+                draft.profile["employees"] = int(float(number))
+                draft.step = "revenue"
+                return self._plain("第4步：上年营业收入是多少万元？")
+            draft.profile["revenue_wan"] = float(number) if "." in number else int(number)
+            draft.step = "qualifications"
+            size = classify(
+                self.world.standard,
+                draft.profile["industry"],
+                employees=draft.profile["employees"],
+                revenue_wan=draft.profile["revenue_wan"],
+            )
+            label = (
+                f"按《中小企业划型标准规定》为{SIZE_NAMES[size.size]}企业（{size.group}）。"
+                if size.size
+                else ""
+            )
+            return self._plain(
+                f"{label}\n第5步：选择已有的资质（可多选），选好点“完成”。",
+                self._qual_buttons(draft),
+            )
+        return self._plain("请点选上面的按钮，或发 /cancel 取消。")
+
+    def _industry_text(self, draft: Draft, text: str) -> list[Reply]:
+        try:
+            draft.profile["industry"] = normalize_industry(self.world.vocab.industries, text)
+        except ValueError:
+            term = self.world.vocab.find("industry_groups", text)
+            divisions = term.divisions if term else ()
+            matches = [
+                d
+                for d in self.world.vocab.industries.divisions.values()
+                if d.code in divisions or (text and text in d.name)
+            ]
+            if not matches:
+                return self._plain(
+                    f"没找到“{text}”对应的行业。请选门类，或输入代码如 C39。", self._sections()
+                )
+            if term and term in self.world.vocab.chains:
+                draft.profile["chains"] = [term.name]
+            rows = tuple(
+                (Button(f"{d.full_code} {d.name}", data=f"reg:div:{d.full_code}"),)
+                for d in matches[:12]
+            )
+            return self._plain("请选择具体行业：", rows)
+        draft.step = "employees"
+        return self._plain(
+            f"行业：{draft.profile['industry']}（{self.world.vocab.industries.name_of(draft.profile['industry'])}）\n第3步：从业人数是多少？"
+        )
+
+    def _draft_button(self, who: Who, draft: Draft, value: str) -> list[Reply]:
+        kind, _, arg = value.partition(":")
+        vocab = self.world.vocab
+        if kind == "sec" and draft.step == "industry" and arg in vocab.industries.sections:
+            return self._plain(
+                f"{arg} {vocab.industries.sections[arg]}：请选择大类。", self._divisions(arg)
+            )
+        if kind == "div" and draft.step == "industry":
+            return self._industry_text(draft, arg)
+        if kind == "q" and draft.step == "qualifications":
+            if arg == "done":
+                draft.step = "district"
+                return self._plain("第6步：企业在哪个区？", self._district_buttons())
+            if arg.isdigit() and int(arg) < len(vocab.qualifications):
+                chosen = set(draft.profile.get("qualifications", []))
+                name = vocab.qualifications[int(arg)].name
+                chosen ^= {name}
+                draft.profile["qualifications"] = sorted(chosen)
+                return self._plain(
+                    "已选：" + ("、".join(sorted(chosen)) or "无"), self._qual_buttons(draft)
+                )
+        if kind == "d" and draft.step == "district":
+            if arg.isdigit() and int(arg) < len(vocab.districts):
+                draft.profile["district"] = vocab.districts[int(arg)].name
+            draft.step = "confirm"
+            p = draft.profile
+            summary = (
+                f"请确认：\n企业：{p['name']}\n行业：{p['industry']}\n"
+                f"人数：{p['employees']}，营收：{p['revenue_wan']}万元\n"
+                f"资质：{'、'.join(p.get('qualifications', [])) or '无'}\n"
+                f"区域：{p.get('district', '未填')}"
+            )
+            return self._plain(
+                summary, ((Button("确认登记", data="reg:ok"), Button("取消", data="reg:cancel")),)
+            )
+        if kind == "ok" and draft.step == "confirm":
+            self.drafts.pop((who.channel, who.chat), None)
+            return self._save(who, dict(draft.profile))
+        if kind == "cancel":
+            self.drafts.pop((who.channel, who.chat), None)
+            return self._plain("已取消登记。")
+        return self._plain("这个按钮不属于当前步骤，请按提示操作，或发 /cancel 取消。")

@@ -1,0 +1,184 @@
+"""The Telegram face: python-telegram-bot's Application around the chat service, and the sender.
+
+All traffic goes to `HUIQI_TELEGRAM_API_URL` (Telegram's Bot API by default; a self-hosted
+Bot API server, or the fake one in the tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot._chat import ChatService, Reply, Who
+from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
+
+log = logging.getLogger("huiqi.telegram")
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+CHANNEL = "telegram"
+ANNOUNCE = "__announce__"
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, callback_data=b.data)
+                if b.data
+                else InlineKeyboardButton(b.label, url=b.url)
+                for b in row
+            ]
+            for row in reply.buttons
+        ]
+    )
+
+
+def _who(update: Update, admins: Sequence[str]) -> Who | None:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return None
+    display = chat.title or user.full_name or f"Telegram用户{user.id}"
+    is_admin = f"tg:{user.id}" in admins or str(user.id) in admins
+    return Who(
+        CHANNEL, str(chat.id), str(user.id), display, group=chat.type != "private", admin=is_admin
+    )
+
+
+async def send_replies(
+    app: App, chat_id: int | str, replies: Sequence[Reply], service: ChatService
+) -> None:
+    """Send the service's replies: HTML text, inline keyboards, a photo where there is one."""
+    for reply in replies:
+        if reply.text.startswith(ANNOUNCE):
+            await broadcast(app, service, reply.text[len(ANNOUNCE) :])
+            await app.bot.send_message(chat_id, "公告已发出。")
+            continue
+        if reply.photo is not None:
+            await app.bot.send_photo(
+                chat_id,
+                reply.photo,
+                caption=reply.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(reply),
+            )
+        else:
+            await app.bot.send_message(
+                chat_id,
+                reply.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(reply),
+                disable_web_page_preview=True,
+            )
+
+
+async def broadcast(app: App, service: ChatService, text: str) -> int:
+    """An admin's announcement to every active Telegram subscriber; return how many got it."""
+    channel = TelegramChannel(app)
+    sent = 0
+    for subscriber_id, address in service.store.active_subscribers(CHANNEL):
+        result = await channel.send(address, f"【公告】{text}")
+        if result.status == PERMANENT:
+            service.store.deactivate(subscriber_id, result.detail)
+        sent += result.status == OK
+    return sent
+
+
+def build_application(
+    token: str,
+    api_url: str,
+    service: ChatService,
+    admins: Sequence[str],
+) -> App:
+    """The PTB Application: one text handler and one button handler, both thin."""
+    base = api_url.rstrip("/")
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .updater(None)
+        .build()
+    )
+
+    async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        who = _who(update, admins)
+        message = update.effective_message
+        if who is None or message is None or message.text is None:
+            return
+        try:
+            replies = service.handle_text(who, message.text)
+        except Exception:  # a bug must not leave the user without an answer
+            log.exception("chat handler failed")
+            replies = [Reply("抱歉，处理时出错了，请稍后再试。")]
+        await send_replies(app, who.chat, replies, service)
+
+    async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        who = _who(update, admins)
+        if query is None or who is None:
+            return
+        await query.answer()
+        try:
+            replies = service.handle_button(who, query.data or "")
+        except Exception:
+            log.exception("button handler failed")
+            replies = [Reply("抱歉，处理时出错了，请稍后再试。")]
+        await send_replies(app, who.chat, replies, service)
+
+    app.add_handler(MessageHandler(filters.TEXT, on_text))
+    app.add_handler(CallbackQueryHandler(on_button))
+    return app
+
+
+@dataclass
+class TelegramChannel:
+    """The dispatcher's Telegram sender: plain text, Telegram's errors mapped to results."""
+
+    app: App
+    name: str = CHANNEL
+    rate_per_second: float | None = 25.0  # under Telegram's ~30 messages/s overall
+
+    async def send(self, address: str, text: str) -> SendResult:
+        try:
+            with warnings.catch_warnings():
+                # PTB 22 warns (when building RetryAfter) that retry_after becomes a
+                # timedelta in its next major version; both forms are handled below.
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                await self.app.bot.send_message(address, text, disable_web_page_preview=True)
+        except RetryAfter as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+            return SendResult(
+                RETRY_AFTER, retry_after=seconds, detail=f"429 retry after {seconds:g}s"
+            )
+        except Forbidden as exc:
+            return SendResult(PERMANENT, detail=f"403 {exc.message}")
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower() or "deactivated" in exc.message.lower():
+                return SendResult(PERMANENT, detail=f"400 {exc.message}")
+            return SendResult(TRANSIENT, detail=f"400 {exc.message}")
+        except (TimedOut, NetworkError) as exc:
+            return SendResult(TRANSIENT, detail=f"{type(exc).__name__}: {exc.message}")
+        return SendResult(OK)

@@ -1,0 +1,122 @@
+"""A fake Bot API server: records what the bot sends, answers like Telegram, fails on request."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BOT = {"id": 4242, "is_bot": True, "first_name": "惠企", "username": "huiqi_bot"}
+
+
+@dataclass
+class Sent:
+    """One call the bot made."""
+
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeTelegram:
+    """The fake server's state: calls received, failures to answer with."""
+
+    calls: list[Sent] = field(default_factory=list)
+    failures: dict[str, list[tuple[int, str, int | None]]] = field(
+        default_factory=dict
+    )  # chat -> (code, text, retry)
+    next_id: int = 1
+
+    def messages(self, chat: str | int | None = None) -> list[dict[str, Any]]:
+        """sendMessage/sendPhoto params, optionally for one chat."""
+        return [
+            c.params
+            for c in self.calls
+            if c.method in ("sendMessage", "sendPhoto")
+            and (chat is None or str(c.params.get("chat_id")) == str(chat))
+        ]
+
+    def texts(self, chat: str | int | None = None) -> list[str]:
+        """The text (or caption) of every message sent."""
+        return [m.get("text") or m.get("caption") or "" for m in self.messages(chat)]
+
+    async def handle(self, request: Request) -> JSONResponse:
+        method = request.path_params["method"]
+        params: dict[str, Any] = {}
+        async with request.form() as form:
+            for key, value in form.multi_items():
+                if not isinstance(value, str):  # an uploaded file (sendPhoto)
+                    params[key] = await value.read()
+                    continue
+                try:
+                    params[key] = json.loads(value)
+                except ValueError:
+                    params[key] = value
+        self.calls.append(Sent(method, params))
+        if method == "getMe":
+            return JSONResponse({"ok": True, "result": BOT})
+        if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook", "setMyCommands"):
+            return JSONResponse({"ok": True, "result": True})
+        if method in ("sendMessage", "sendPhoto"):
+            chat = str(params.get("chat_id"))
+            queued = self.failures.get(chat)
+            if queued:
+                code, text, retry = queued.pop(0)
+                self.calls[-1] = Sent(f"{method}:refused", params)  # not delivered
+                body: dict[str, Any] = {"ok": False, "error_code": code, "description": text}
+                if retry is not None:
+                    body["parameters"] = {"retry_after": retry}
+                return JSONResponse(body, status_code=code)
+            self.next_id += 1
+            message: dict[str, Any] = {
+                "message_id": self.next_id,
+                "date": 1795000000,
+                "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else 1, "type": "private"},
+            }
+            if method == "sendPhoto":
+                message["photo"] = [
+                    {"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}
+                ]
+                message["caption"] = params.get("caption", "")
+            else:
+                message["text"] = params.get("text", "")
+            return JSONResponse({"ok": True, "result": message})
+        return JSONResponse(
+            {"ok": False, "error_code": 404, "description": f"Not Found: method {method}"},
+            status_code=404,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_fake() -> Iterator[tuple[FakeTelegram, str]]:
+    """Run the fake on 127.0.0.1; yield it and its base URL (for HUIQI_TELEGRAM_API_URL)."""
+    fake = FakeTelegram()
+    app = Starlette(routes=[Route("/bot{token}/{method}", fake.handle, methods=["GET", "POST"])])
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)  # waiting for the thread to bind the port
+    try:
+        yield fake, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,310 @@
+"""The real python-telegram-bot Application against a fake Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot._chat import ChatService
+from bot._service import World, renderer, rounds_by_key
+from bot._telegram import TelegramChannel, build_application
+from schedulers import SHANGHAI, Dispatcher, load_catalog
+from subscriptions import NewReminder, Store, load_size_standard, load_vocab
+from tests.bot.fake_telegram import FakeTelegram, serve_fake
+
+WORLD = World(load_catalog(), load_vocab(), load_size_standard())
+NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+ADMIN, USER, GROUP = 7001, 100, -5000
+_ids = itertools.count(1)
+
+
+class Harness:
+    """Feeds updates to the real Application; the fake records what the bot sends."""
+
+    def __init__(self, fake: FakeTelegram, api: str, store: Store) -> None:
+        self.fake, self.store = fake, store
+        self.service = ChatService(
+            WORLD,
+            store,
+            clock=lambda: NOW,
+            public_url="https://huiqi.example.cn",
+            bot_username="huiqi_bot",
+        )
+        self.app = build_application("123:TEST", api, self.service, admins=[f"tg:{ADMIN}"])
+
+    def _chat(self, chat: int) -> dict[str, Any]:
+        return {
+            "id": chat,
+            "type": "group" if chat < 0 else "private",
+            **({"title": "政策对接群"} if chat < 0 else {}),
+        }
+
+    def _user(self, user: int) -> dict[str, Any]:
+        return {"id": user, "is_bot": False, "first_name": "张", "last_name": "三"}
+
+    async def send(self, text: str, *, chat: int = USER, user: int | None = None) -> list[str]:
+        """A message from a person; returns what the bot answered in that chat."""
+        before = len(self.fake.texts(chat))
+        message: dict[str, Any] = {
+            "message_id": next(_ids),
+            "date": 1795000000,
+            "chat": self._chat(chat),
+            "from": self._user(user or chat),
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
+        await self.app.process_update(
+            Update.de_json({"update_id": next(_ids), "message": message}, self.app.bot)
+        )
+        return self.fake.texts(chat)[before:]
+
+    async def press(self, data: str, *, chat: int = USER, user: int | None = None) -> list[str]:
+        """An inline-button press; returns what the bot answered."""
+        before = len(self.fake.texts(chat))
+        query = {
+            "id": str(next(_ids)),
+            "from": self._user(user or chat),
+            "chat_instance": "c",
+            "data": data,
+            "message": {
+                "message_id": next(_ids),
+                "date": 1795000000,
+                "chat": self._chat(chat),
+                "text": "…",
+            },
+        }
+        await self.app.process_update(
+            Update.de_json({"update_id": next(_ids), "callback_query": query}, self.app.bot)
+        )
+        return self.fake.texts(chat)[before:]
+
+    def buttons(self, chat: int = USER) -> list[dict[str, Any]]:
+        """The inline buttons of the bot's last message in a chat."""
+        markup = self.fake.messages(chat)[-1].get("reply_markup") or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@pytest.fixture
+def harness(store: Store) -> Iterator[Harness]:
+    """A fresh store, the fake Bot API, and the Application wired to both."""
+    with serve_fake() as (fake, api):
+        yield Harness(fake, api, store)
+
+
+def run(harness: Harness, scenario: Any) -> None:
+    """Run an async scenario between the Application's initialize and shutdown."""
+
+    async def go() -> None:
+        await harness.app.initialize()
+        try:
+            await scenario()
+        finally:
+            await harness.app.shutdown()
+
+    asyncio.run(go())
+
+
+ONE_LINE = (
+    "/register 名称=鄂州某光电科技有限公司 行业=C39 人数=180 营收=12000 "
+    "资质=高新技术企业,省级专精特新中小企业 区域=葛店经开区"
+)
+
+
+def test_guided_registration(harness: Harness) -> None:
+    """Name, section, division, head count, revenue (size shown), qualifications, district."""
+
+    async def scenario() -> None:
+        assert "/register 登记企业" in (await harness.send("/start"))[0]
+        assert (await harness.send("/register"))[0].startswith("开始登记")
+        assert (await harness.send("鄂州某光电科技有限公司"))[0].startswith("第2步")
+        assert any(b["callback_data"] == "reg:sec:C" for b in harness.buttons())
+        await harness.press("reg:sec:C")
+        assert any(b["callback_data"] == "reg:div:C39" for b in harness.buttons())
+        assert "第3步" in (await harness.press("reg:div:C39"))[0]
+        assert "第4步" in (await harness.send("180"))[0]
+        reply = (await harness.send("12000"))[0]
+        assert reply.startswith("按《中小企业划型标准规定》为小型企业（工业）。")
+        await harness.press("reg:q:0")
+        assert (await harness.press("reg:q:3"))[0] == "已选：省级专精特新中小企业、高新技术企业"
+        assert "第6步" in (await harness.press("reg:q:done"))[0]
+        confirm = (await harness.press("reg:d:3"))[0]
+        assert "区域：葛店经开区" in confirm
+        done = (await harness.press("reg:ok"))[0]
+        assert done.startswith(
+            "<b>已登记：鄂州某光电科技有限公司</b>\n行业：C39（计算机、通信和其他电子设备制造业），小型企业"
+        )
+        assert (
+            harness.store.registration(
+                harness.store.subscriber("telegram", str(USER), display_name=None, now=NOW)
+            )
+            is not None
+        )
+
+    run(harness, scenario)
+
+
+def test_one_line_registration_match_and_upcoming(harness: Harness) -> None:
+    """One-line registration; /match pages with reasons; /upcoming lists the December round."""
+
+    async def scenario() -> None:
+        assert (await harness.send(ONE_LINE))[0].startswith("<b>已登记：鄂州某光电科技有限公司</b>")
+        first = (await harness.send("/match"))[0]
+        assert first.startswith("<b>可申报的政策</b>（第1/")
+        assert "✓ 要求全部具备：高新技术企业，已具备" in first
+        assert [b["text"] for b in harness.buttons()] == ["下一页"]
+        second = (await harness.press("match:2"))[0]
+        assert "（第2/" in second
+        upcoming = (await harness.send("/upcoming"))[0]
+        assert "2026-12-01 至 2026-12-25（文件写明）" in upcoming
+        assert "企业“千名引硕工程”人才生活补贴" in upcoming
+
+    run(harness, scenario)
+
+
+def test_bad_one_line_registration_is_explained(harness: Harness) -> None:
+    """An unknown code and a negative head count are listed; nothing is stored."""
+
+    async def scenario() -> None:
+        reply = (await harness.send("/register 行业=C99 人数=-5"))[0]
+        assert reply.startswith("登记信息有误，请修改后重发：")
+        assert "“C99”不是《国民经济行业分类》" in reply
+        assert "从业人数不能为负数（-5）" in reply
+        assert harness.store.enterprises() == []
+
+    run(harness, scenario)
+
+
+def test_calendar_with_rotation(harness: Harness) -> None:
+    """/calendar sends the private link with a QR code; rotating kills the old link."""
+
+    async def scenario() -> None:
+        await harness.send(ONE_LINE)
+        await harness.send("/calendar")
+        photo = harness.fake.messages(USER)[-1]
+        assert isinstance(photo["photo"], bytes)
+        assert photo["photo"].startswith(b"\x89PNG")
+        old = photo["caption"].split("https://huiqi.example.cn/feeds/e/")[1].split(".ics")[0]
+        assert harness.store.feed_owner(old) is not None
+        replies = await harness.press("cal:rotate")
+        assert replies[0] == "已更换，旧链接已失效。"
+        new = replies[1].split("https://huiqi.example.cn/feeds/e/")[1].split(".ics")[0]
+        assert new != old
+        assert harness.store.feed_owner(old) is None
+        assert harness.store.feed_owner(new) is not None
+
+    run(harness, scenario)
+
+
+def test_stop_after_confirmation(harness: Harness) -> None:
+    """/stop asks first; confirming deletes the registration."""
+
+    async def scenario() -> None:
+        await harness.send(ONE_LINE)
+        assert (await harness.send("/stop"))[0].startswith("确定退订吗？")
+        assert [b["callback_data"] for b in harness.buttons()] == ["stop:yes", "stop:no"]
+        assert (await harness.press("stop:yes"))[0] == "已退订，企业资料和日历链接已删除。"
+        assert harness.store.enterprises() == []
+
+    run(harness, scenario)
+
+
+def test_group_register_goes_private(harness: Harness) -> None:
+    """In a group, /register answers with a button to continue privately; nothing is shown there."""
+
+    async def scenario() -> None:
+        reply = (await harness.send("/register@huiqi_bot", chat=GROUP, user=USER))[0]
+        assert reply == "为保护企业信息，登记和查看资料请在私聊中进行。"
+        assert harness.buttons(GROUP) == [
+            {"text": "私聊继续登记", "url": "https://t.me/huiqi_bot?start=register"}
+        ]
+
+    run(harness, scenario)
+
+
+def test_admin_announce_and_refusal(harness: Harness) -> None:
+    """An admin's announcement reaches subscribers; anyone else is refused politely."""
+
+    async def scenario() -> None:
+        await harness.send(ONE_LINE)
+        assert (await harness.send("/announce 2026年技改资金申报通知已发布", user=USER))[
+            0
+        ] == "抱歉，只有管理员可以发布公告。"
+        assert (await harness.send("/announce 2026年技改资金申报通知已发布", chat=ADMIN))[
+            -1
+        ] == "公告已发出。"
+        assert harness.fake.texts(USER)[-1] == "【公告】2026年技改资金申报通知已发布"
+
+    run(harness, scenario)
+
+
+def test_user_text_is_escaped(harness: Harness) -> None:
+    """A name with HTML in it comes back escaped, never as markup."""
+
+    async def scenario() -> None:
+        reply = (await harness.send("/register 名称=<b>坏</b>&公司 行业=C39"))[0]
+        assert "&lt;b&gt;坏&lt;/b&gt;&amp;公司" in reply
+
+    run(harness, scenario)
+
+
+def test_reminder_delivery_retry_after_and_blocked(harness: Harness) -> None:
+    """Dispatcher: a 429 waits retry_after, then delivers; a 403 deactivates the chat."""
+
+    async def scenario() -> None:
+        await harness.send(ONE_LINE)
+        await harness.send(ONE_LINE.replace("鄂州某光电科技有限公司", "鄂州某二号公司"), chat=200)
+        store = harness.store
+        ok = store.subscriber("telegram", str(USER), display_name=None, now=NOW)
+        blocked = store.subscriber("telegram", "200", display_name=None, now=NOW)
+        key = next(
+            r.key
+            for r in store.current_rounds()
+            if r.policy_id == "talent-living-allowance-masters-doctors"
+            and r.close == dt.date(2026, 12, 25)
+        )
+        harness.fake.failures = {
+            str(USER): [(429, "Too Many Requests: retry after 3", 3)],
+            "200": [(403, "Forbidden: bot was blocked by the user", None)],
+        }
+        clock = [NOW]
+        dispatcher = Dispatcher(
+            store=store,
+            channels={"telegram": TelegramChannel(harness.app, rate_per_second=None)},
+            render=renderer(WORLD, store),
+            rounds=lambda: rounds_by_key(store),
+            clock=lambda: clock[0],
+        )
+        store.enqueue([NewReminder(s, key, 1, "close-33", NOW) for s in (ok, blocked)], now=NOW)
+        before, before_blocked = len(harness.fake.texts(USER)), len(harness.fake.texts("200"))
+        first = await dispatcher.tick()
+        assert first.deactivated == [blocked]
+        assert first.sent == 0
+        assert first.retried >= 1
+        assert store.subscriber_active(blocked) is False
+        clock[0] = NOW + dt.timedelta(seconds=3)
+        second = await dispatcher.tick()
+        assert second.sent == first.retried
+        assert any("千名引硕工程" in t for t in harness.fake.texts(USER)[before:])
+        assert harness.fake.texts("200")[before_blocked:] == []  # the blocked chat got nothing
+
+    run(harness, scenario)
+
+
+def test_unknown_commands_and_free_text_get_help(harness: Harness) -> None:
+    """Anything else gets the help text."""
+
+    async def scenario() -> None:
+        assert "/register 登记企业" in (await harness.send("你好"))[0]
+        unknown = await harness.send("/frobnicate")
+        assert unknown[0] == "没有这个命令。"
+
+    run(harness, scenario)
