@@ -5,20 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hmac
 import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from telegram import Update
 
 from bot import _clock
+from bot._chat import ChatService
 from bot._service import World, renderer, replan, rounds_by_key
 from bot._settings import Settings
 from bot._simulate import demo_profiles
+from bot._telegram import App, TelegramChannel, build_application
 from bot._web import create_web_app
 from schedulers import LEASE, Channel, ConsoleChannel, Dispatcher, local_date
 from subscriptions import Store
@@ -26,6 +34,7 @@ from subscriptions import Store
 log = logging.getLogger("huiqi")
 
 TICK_SECONDS = 30
+WEBHOOK_PATH = "/telegram/webhook"
 REPLAN_MINUTES = 60
 
 
@@ -73,6 +82,11 @@ def create_app(
             clock=clock,
             worker=f"{socket.gethostname()}:{os.getpid()}",
         )
+        telegram = None
+        if settings.telegram_token is not None:
+            telegram = await start_telegram(settings, world, store, clock)
+            dispatcher.channels = {**dispatcher.channels, "telegram": TelegramChannel(telegram)}
+            holder["telegram"] = telegram
         now = clock()
         # One process on SQLite owns every row left in `sending`; on PostgreSQL other
         # dispatchers may be mid-send, so only rows older than the lease are taken back.
@@ -110,12 +124,15 @@ def create_app(
             yield
         finally:
             scheduler.shutdown(wait=False)
+            if telegram is not None:
+                await stop_telegram(telegram)
             store.close()
 
-    holder: dict[str, Store] = {}
+    holder: dict[str, Any] = {}
 
     def current_store() -> Store | None:
-        return holder.get("store")
+        store: Store | None = holder.get("store")
+        return store
 
     web = create_web_app(
         world,
@@ -123,7 +140,62 @@ def create_app(
         store=current_store,
         public_url=settings.public_url,
     )
-    return Starlette(routes=web.routes, middleware=web.user_middleware, lifespan=lifespan)
+
+    async def telegram_webhook(request: Request) -> Response:
+        secret = settings.telegram_webhook_secret
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        telegram = holder.get("telegram")
+        if telegram is None or secret is None or not hmac.compare_digest(given, secret.reveal()):
+            return Response(status_code=403)
+        try:
+            update = Update.de_json(await request.json(), telegram.bot)
+        except ValueError:
+            return Response(status_code=400)
+        await telegram.update_queue.put(update)
+        return Response(status_code=200)
+
+    routes = [*web.routes, Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"])]
+    return Starlette(routes=routes, middleware=web.user_middleware, lifespan=lifespan)
+
+
+async def start_telegram(
+    settings: Settings, world: World, store: Store, clock: Callable[[], dt.datetime]
+) -> App:
+    """The Telegram bot: polling, or a webhook on the web app when HUIQI_PUBLIC_URL is set."""
+    if settings.telegram_token is None:
+        raise ValueError("Telegram is not configured")
+    public = settings.public_url or f"http://{settings.host}:{settings.port}"
+    service = ChatService(world, store, clock=clock, public_url=public)
+    webhook = settings.public_url is not None
+    app = build_application(
+        settings.telegram_token.reveal(),
+        settings.telegram_api_url,
+        service,
+        settings.admins,
+        polling=not webhook,
+    )
+    await app.initialize()
+    service.bot_username = app.bot.username
+    await app.start()
+    if webhook:
+        secret = settings.telegram_webhook_secret
+        await app.bot.set_webhook(
+            f"{settings.public_url.rstrip('/')}{WEBHOOK_PATH}" if settings.public_url else "",
+            secret_token=secret.reveal() if secret else None,
+        )
+        log.info("telegram: webhook at %s%s", settings.public_url, WEBHOOK_PATH)
+    elif app.updater is not None:
+        await app.updater.start_polling()
+        log.info("telegram: polling %s as @%s", settings.telegram_api_url, app.bot.username)
+    return app
+
+
+async def stop_telegram(app: App) -> None:
+    """Stop polling and the application."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
 
 
 def run(settings: Settings, world: World, *, demo: bool = False) -> None:

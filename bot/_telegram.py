@@ -108,17 +108,17 @@ def build_application(
     api_url: str,
     service: ChatService,
     admins: Sequence[str],
+    *,
+    polling: bool = False,
 ) -> App:
     """The PTB Application: one text handler and one button handler, both thin."""
     base = api_url.rstrip("/")
-    app = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{base}/bot")
-        .base_file_url(f"{base}/file/bot")
-        .updater(None)
-        .build()
+    builder = (
+        ApplicationBuilder().token(token).base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     )
+    if not polling:
+        builder = builder.updater(None)  # updates arrive through the webhook route or the tests
+    app = builder.build()
 
     async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         who = _who(update, admins)
