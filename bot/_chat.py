@@ -221,6 +221,9 @@ class ChatService:
             self.drafts[(who.channel, who.chat)] = Draft()
             return self._plain("开始登记（随时发 /cancel 取消）。\n第1步：请输入企业名称。")
         raw = profile_from_fields(dict(cmd.fields))
+        current = self._registered(who)
+        if current is not None:  # a correction: keep what is not being changed
+            raw = {**current[2], **raw}
         raw.setdefault("name", who.display)
         return self._save(who, raw)
 

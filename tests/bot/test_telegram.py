@@ -308,3 +308,18 @@ def test_unknown_commands_and_free_text_get_help(harness: Harness) -> None:
         assert unknown[0] == "没有这个命令。"
 
     run(harness, scenario)
+
+
+def test_profile_correction_keeps_other_fields(harness: Harness) -> None:
+    """/register 人数=320 after registering changes the head count only; /profile shows it."""
+
+    async def scenario() -> None:
+        await harness.send(ONE_LINE)
+        reply = (await harness.send("/register 人数=320"))[0]
+        assert reply.startswith(
+            "<b>已登记：鄂州某光电科技有限公司</b>\n行业：C39（计算机、通信和其他电子设备制造业），中型企业"
+        )
+        profile = (await harness.send("/profile"))[0]
+        assert "资质：省级专精特新中小企业、高新技术企业" in profile
+
+    run(harness, scenario)
