@@ -443,6 +443,35 @@ class ChatService:
             f"近7天发出提醒 {stats['sent']} 条，失败 {stats['failed']} 条。"
         )
 
+    def _cmd_subscribe(self, who: Who, cmd: Command) -> list[Reply]:
+        vocab = self.world.catalog.vocab
+        names = {t.key: t.name for t in vocab.categories}
+        by_name = {t.name: t.key for t in vocab.categories}
+        listing = "、".join(f"{v}（{k}）" for k, v in names.items())
+        if who.group and not who.admin:
+            return self._plain("抱歉，只有群管理员可以为本群订阅政策类别。")
+        wanted = [w for arg in cmd.args for w in re.split(r"[,，、]", arg) if w]
+        if not wanted:
+            usage = f"用法：/subscribe 类别…，可选：{listing}。"
+            return self._plain(usage + "订阅后每周一推送未来两周的申报批次，通知发布时另行公告。")
+        keys = [by_name.get(w, w) for w in wanted]
+        unknown = [w for w, k in zip(wanted, keys, strict=True) if k not in names]
+        if unknown:
+            return self._plain(f"没有这些类别：{'、'.join(unknown)}。可选：{listing}")
+        subscriber = self._subscriber(who)
+        self.store.set_categories(subscriber, sorted(set(keys)), now=self.clock())
+        replan(self.store, self.world, now=self.clock())
+        chosen = "、".join(names[k] for k in sorted(set(keys)))
+        return self._plain(
+            f"已订阅：{chosen}。每周一推送未来两周的申报批次；市经信局发布通知时另行公告。"
+        )
+
+    def _cmd_unsubscribe(self, who: Who, cmd: Command) -> list[Reply]:
+        if who.group and not who.admin:
+            return self._plain("抱歉，只有群管理员可以取消本群的订阅。")
+        self.store.set_categories(self._subscriber(who), [], now=self.clock())
+        return self._plain("已取消本群的类别订阅。")
+
     def _cmd_unknown(self, who: Who, cmd: Command) -> list[Reply]:
         return self._plain("没有这个命令。") + self._cmd_help(who, cmd)
 

@@ -28,6 +28,8 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "announce": ("announce", "公告"),
     "rounds": ("rounds", "批次"),
     "stats": ("stats", "统计"),
+    "subscribe": ("subscribe", "订阅类别", "订阅"),
+    "unsubscribe": ("unsubscribe", "取消订阅"),
 }
 WORD_TO_COMMAND = {w.lower(): name for name, words in COMMAND_WORDS.items() for w in words}
 

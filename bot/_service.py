@@ -13,6 +13,7 @@ from schedulers import (
     AnnualWindow,
     Audience,
     Catalog,
+    GroupAudience,
     Policy,
     Preferences,
     Reminder,
@@ -24,6 +25,7 @@ from schedulers import (
     plan_one,
     round_key,
     rounds,
+    weekly_digests,
 )
 from subscriptions import (
     Context,
@@ -150,12 +152,18 @@ def audiences(store: Store, world: World, *, on: dt.date) -> list[Audience]:
 def replan(store: Store, world: World, *, now: dt.datetime, horizon: dt.timedelta = HORIZON) -> int:
     """Plan every reminder up to the horizon and enqueue the new ones; return how many."""
     sync_rounds(store, world.catalog, now=now)
-    planned: Sequence[Reminder] = plan(
+    infos = round_infos(store, world.catalog)
+    planned: list[Reminder] = plan(
         audiences(store, world, on=local_date(now)),
-        round_infos(store, world.catalog),
+        infos,
         now=now,
         until=now + horizon,
         is_workday=is_workday,
+    )
+    groups = [GroupAudience(s, c, since) for s, c, since in store.category_subscriptions()]
+    # Group digests are planned a few weeks ahead only: categories change more often.
+    planned += weekly_digests(
+        groups, infos, now=now, until=now + dt.timedelta(days=21), is_workday=is_workday
     )
     return store.enqueue(
         (
@@ -208,11 +216,22 @@ def add_round(
         notice_url=notice_url,
     )
     notices = 0
-    if old is not None and old.version != new.version:
-        store.supersede(key, new.version, now=now)
+    if old is None or old.version != new.version:
+        if old is not None:
+            store.supersede(key, new.version, now=now)
         told = store.told_about(key)
         notices = store.enqueue(
             (NewReminder(s, key, new.version, f"change-{new.version}", now) for s in told), now=now
+        )
+        # Groups following the policy's category hear that the bureau published the round.
+        groups = [
+            s
+            for s, cats, _ in store.category_subscriptions()
+            if policy.category in cats and s not in told
+        ]
+        notices += store.enqueue(
+            (NewReminder(s, key, new.version, f"announce-{new.version}", now) for s in groups),
+            now=now,
         )
     return old, new, notices
 

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -125,6 +125,10 @@ def build_application(
         message = update.effective_message
         if who is None or message is None or message.text is None:
             return
+        if who.group and not who.admin:
+            member = await context.bot.get_chat_member(int(who.chat), int(who.user))
+            if member.status in ("administrator", "creator"):
+                who = replace(who, admin=True)  # a group admin may manage the group
         try:
             replies = service.handle_text(who, message.text)
         except Exception:  # a bug must not leave the user without an answer

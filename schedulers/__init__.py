@@ -32,8 +32,10 @@ from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
 from schedulers._planner import (
     DEFAULT_OFFSETS,
     DEFAULT_SEND_TIME,
+    DIGEST_DAYS,
     SHANGHAI,
     Audience,
+    GroupAudience,
     Preferences,
     Reminder,
     RoundInfo,
@@ -43,6 +45,8 @@ from schedulers._planner import (
     plan,
     plan_one,
     previous_workday,
+    weekly_digests,
+    weekly_kind,
 )
 from schedulers._policy import (
     AnnualWindow,
@@ -83,6 +87,7 @@ __all__ = [
     "DATA_DIR",
     "DEFAULT_OFFSETS",
     "DEFAULT_SEND_TIME",
+    "DIGEST_DAYS",
     "EXPIRED",
     "LATE_AFTER",
     "LEASE",
@@ -114,6 +119,7 @@ __all__ = [
     "External",
     "FeedEvent",
     "FeedMeta",
+    "GroupAudience",
     "Listing",
     "MonthDay",
     "Policy",
@@ -152,4 +158,6 @@ __all__ = [
     "status",
     "uid_of",
     "validate",
+    "weekly_digests",
+    "weekly_kind",
 ]

@@ -181,3 +181,58 @@ def plan(
                 out.extend(r for r in _for_audience(audience, rnd, schedule) if r.due_at <= until)
     out.sort(key=attrgetter("due_at"))  # stable: ties keep the audience and policy order
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAudience:
+    """A group subscribed to categories: a weekly digest of their rounds."""
+
+    subscriber_id: int
+    categories: frozenset[str]
+    subscribed_at: dt.datetime
+    send_time: dt.time = DEFAULT_SEND_TIME
+
+
+DIGEST_DAYS = 14
+
+
+def weekly_kind(monday: dt.date) -> str:
+    """The reminder kind of the digest for the week starting `monday`."""
+    return f"weekly-{monday.isoformat()}"
+
+
+def weekly_digests(
+    groups: Iterable[GroupAudience],
+    rounds: Sequence[RoundInfo],
+    *,
+    now: dt.datetime,
+    until: dt.datetime,
+    is_workday: IsWorkday,
+) -> list[Reminder]:
+    """Each Monday, for each group, the rounds of its categories opening or closing in 14 days.
+
+    One reminder row per round; rows due together for a group become one digest message.
+    """
+    today = local_date(now)
+    monday = today - dt.timedelta(days=today.weekday())
+    last = local_date(until)
+    out: list[Reminder] = []
+    group_list = list(groups)
+    while monday <= last:
+        window_end = monday + dt.timedelta(days=DIGEST_DAYS - 1)
+        week = [
+            r
+            for r in rounds
+            if any(d is not None and monday <= d <= window_end for d in (r.open, r.close))
+        ]
+        for group in group_list:
+            due = at_local(previous_workday(monday, is_workday), group.send_time)
+            if due < group.subscribed_at or due < now - dt.timedelta(days=1):
+                continue
+            out.extend(
+                Reminder(group.subscriber_id, r.key, r.version, weekly_kind(monday), due)
+                for r in week
+                if r.category in group.categories
+            )
+        monday += dt.timedelta(days=7)
+    return out

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from subscriptions._tables import (
+    CategorySubscriptionRow,
     DeliveryRow,
     EnterpriseRow,
     FeedTokenRow,
@@ -354,6 +355,44 @@ class Store:
                 .where(SubscriptionRow.subscriber_id == subscriber_id)
                 .values(**values)
             )
+
+    def set_categories(
+        self, subscriber_id: int, categories: Sequence[str], *, now: dt.datetime
+    ) -> None:
+        """Subscribe a group to categories (an empty list unsubscribes it)."""
+        with self.session() as s:
+            row = s.scalar(
+                select(CategorySubscriptionRow).where(
+                    CategorySubscriptionRow.subscriber_id == subscriber_id
+                )
+            )
+            if not categories:
+                if row is not None:
+                    s.delete(row)
+                return
+            if row is None:
+                s.add(
+                    CategorySubscriptionRow(
+                        subscriber_id=subscriber_id, categories=list(categories), created_at=now
+                    )
+                )
+            else:
+                row.categories = list(categories)
+
+    def category_subscriptions(self) -> list[tuple[int, frozenset[str], dt.datetime]]:
+        """(subscriber id, categories, since) of every active group subscription."""
+        with self.session() as s:
+            rows = s.execute(
+                select(
+                    CategorySubscriptionRow.subscriber_id,
+                    CategorySubscriptionRow.categories,
+                    CategorySubscriptionRow.created_at,
+                )
+                .join(SubscriberRow, SubscriberRow.id == CategorySubscriptionRow.subscriber_id)
+                .where(SubscriberRow.active.is_(True))
+                .order_by(CategorySubscriptionRow.subscriber_id)
+            )
+            return [(int(r[0]), frozenset(r[1]), r[2]) for r in rows]
 
     def active_subscribers(self, channel: str) -> list[tuple[int, str]]:
         """(id, address) of every active subscriber of a channel."""

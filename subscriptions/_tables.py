@@ -168,3 +168,15 @@ class FeedTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class CategorySubscriptionRow(Base):
+    """A group subscribed to categories: it gets a weekly digest and announcements."""
+
+    __tablename__ = "category_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), unique=True
+    )
+    categories: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime]

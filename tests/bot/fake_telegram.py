@@ -37,6 +37,7 @@ class FakeTelegram:
         default_factory=dict
     )  # chat -> (code, text, retry)
     next_id: int = 1
+    group_admins: set[int] = field(default_factory=set)
 
     def messages(self, chat: str | int | None = None) -> list[dict[str, Any]]:
         """sendMessage/sendPhoto params, optionally for one chat."""
@@ -66,6 +67,37 @@ class FakeTelegram:
         self.calls.append(Sent(method, params))
         if method == "getMe":
             return JSONResponse({"ok": True, "result": BOT})
+        if method == "getChatMember":
+            user = int(params["user_id"])
+            status = "administrator" if user in self.group_admins else "member"
+            person = {"id": user, "is_bot": False, "first_name": "成员"}
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "result": {
+                        "status": status,
+                        "user": person,
+                        **(
+                            {
+                                "can_be_edited": False,
+                                "can_manage_chat": True,
+                                "can_delete_messages": True,
+                                "can_manage_video_chats": True,
+                                "can_restrict_members": True,
+                                "can_promote_members": False,
+                                "can_change_info": True,
+                                "can_invite_users": True,
+                                "can_post_stories": False,
+                                "can_edit_stories": False,
+                                "can_delete_stories": False,
+                                "is_anonymous": False,
+                            }
+                            if status == "administrator"
+                            else {}
+                        ),
+                    },
+                }
+            )
         if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook", "setMyCommands"):
             return JSONResponse({"ok": True, "result": True})
         if method in ("sendMessage", "sendPhoto"):

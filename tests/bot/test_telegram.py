@@ -12,7 +12,7 @@ import pytest
 from telegram import Update
 
 from bot._chat import ChatService
-from bot._service import World, renderer, rounds_by_key
+from bot._service import World, add_round, renderer, rounds_by_key
 from bot._telegram import TelegramChannel, build_application
 from schedulers import SHANGHAI, Dispatcher, load_catalog
 from subscriptions import NewReminder, Store, load_size_standard, load_vocab
@@ -321,5 +321,64 @@ def test_profile_correction_keeps_other_fields(harness: Harness) -> None:
         )
         profile = (await harness.send("/profile"))[0]
         assert "资质：省级专精特新中小企业、高新技术企业" in profile
+
+    run(harness, scenario)
+
+
+def test_group_categories_weekly_digest_and_announcement(harness: Harness) -> None:
+    """An admin subscribes the group; Monday brings a digest; confirmed rounds are announced."""
+
+    async def scenario() -> None:
+        harness.fake.group_admins = {ADMIN}
+        refused = await harness.send("/subscribe 人才补贴", chat=GROUP, user=USER)
+        assert refused == ["抱歉，只有群管理员可以为本群订阅政策类别。"]
+        done = await harness.send("/subscribe 人才补贴", chat=GROUP, user=ADMIN)
+        assert done[0].startswith("已订阅：人才补贴。")
+        store = harness.store
+        group = store.subscriber("telegram", str(GROUP), display_name=None, now=NOW)
+        clock = [NOW]
+        dispatcher = Dispatcher(
+            store=store,
+            channels={"telegram": TelegramChannel(harness.app, rate_per_second=None)},
+            render=renderer(WORLD, store),
+            rounds=lambda: rounds_by_key(store),
+            clock=lambda: clock[0],
+        )
+        clock[0] = dt.datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI).astimezone(dt.UTC)  # Monday
+        await dispatcher.tick()
+        digest = harness.fake.texts(GROUP)[-1]
+        assert digest.startswith("【本周政策申报提示】未来两周开始或截止的批次（1项）：")
+        assert "企业“千名引硕工程”人才生活补贴" in digest
+        add_round(
+            store,
+            WORLD.catalog,
+            "talent-living-allowance-masters-doctors",
+            open=dt.date(2026, 12, 1),
+            close=dt.date(2026, 12, 28),
+            notice_url="https://example.org/n",
+            now=clock[0],
+        )
+        await dispatcher.tick()
+        changed = harness.fake.texts(GROUP)[-1]  # the group heard of this round: a change notice
+        assert changed.startswith(
+            "【日期变更】企业“千名引硕工程”人才生活补贴\n申报时间由 2026-12-01 至 2026-12-25 改为"
+        )
+        await harness.send("/subscribe 人才补贴,认定称号", chat=GROUP, user=ADMIN)
+        await dispatcher.tick()  # this week's digest for the newly added category
+        clock[0] += dt.timedelta(hours=1)
+        add_round(
+            store,
+            WORLD.catalog,
+            "provincial-hidden-champion",
+            open=dt.date(2027, 3, 1),
+            close=dt.date(2027, 3, 31),
+            notice_url=None,
+            now=clock[0],
+        )
+        await dispatcher.tick()
+        assert harness.fake.texts(GROUP)[-1].startswith(
+            "【通知已发布】产业领域隐形冠军\n申报时间：2027-03-01 至 2027-03-31（已发布"
+        ), harness.fake.texts(GROUP)[-1][:80]
+        assert group in [s for s, _, _ in store.category_subscriptions()]
 
     run(harness, scenario)

@@ -7,6 +7,7 @@ import datetime as dt
 from schedulers import (
     SHANGHAI,
     Audience,
+    GroupAudience,
     Preferences,
     Reminder,
     RoundInfo,
@@ -14,6 +15,7 @@ from schedulers import (
     plan,
     plan_one,
     previous_workday,
+    weekly_digests,
 )
 
 D = dt.date
@@ -133,3 +135,23 @@ def test_planning_twice_gives_the_same_reminders() -> None:
     """Planning is a pure function of its inputs."""
     args = {"now": local(2026, 11, 22), "until": local(2027, 12, 31), "is_workday": is_workday}
     assert plan([EARLY], [TALENT], **args) == plan([EARLY], [TALENT], **args)  # type: ignore[arg-type]
+
+
+def test_weekly_digest_each_monday_for_the_groups_categories() -> None:
+    """A talent-subscribed group gets the December round in the digests of 23 Nov to 21 Dec."""
+    group = GroupAudience(9, frozenset({"talent"}), local(2026, 11, 1))
+    other = GroupAudience(10, frozenset({"tax"}), local(2026, 11, 1))
+    found = weekly_digests(
+        [group, other],
+        [TALENT],
+        now=local(2026, 11, 22),
+        until=local(2026, 12, 31),
+        is_workday=is_workday,
+    )
+    assert days_and_kinds(found) == [
+        ("2026-11-23 09:30", "weekly-2026-11-23"),
+        ("2026-11-30 09:30", "weekly-2026-11-30"),
+        ("2026-12-14 09:30", "weekly-2026-12-14"),
+        ("2026-12-21 09:30", "weekly-2026-12-21"),
+    ]
+    assert {r.subscriber_id for r in found} == {9}
