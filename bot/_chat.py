@@ -18,7 +18,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot._commands import USAGE, Command, parse_command, profile_from_fields
-from bot._service import World, replan, upcoming
+from bot._service import World, add_round, replan, sync_rounds, upcoming
 from bot._views import TEMPLATES_DIR
 from schedulers import local_date, next_round
 from subscriptions import (
@@ -433,6 +433,42 @@ class ChatService:
         if not body:
             return self._plain("用法：/announce 公告内容")
         return [Reply("__announce__" + body)]  # the channel layer broadcasts it
+
+    def _cmd_rounds(self, who: Who, cmd: Command) -> list[Reply]:
+        usage = "用法：/rounds add 政策编号 开始=2026-12-01 截止=2026-12-25 通知=https://…"
+        if not who.admin:
+            return self._plain("抱歉，只有管理员可以发布申报批次。")
+        words = cmd.text.split()[1:]
+        if len(words) < 2 or words[0] != "add":
+            return self._plain(usage)
+        policy_id = words[1]
+        if self.world.catalog.get(policy_id) is None:
+            return self._plain(f"没有编号为 {policy_id} 的政策。\n{usage}")
+        values = dict(w.split("=", 1) for w in words[2:] if "=" in w)
+        try:
+            start = dt.date.fromisoformat(values["开始"]) if "开始" in values else None
+            end = dt.date.fromisoformat(values["截止"]) if "截止" in values else None
+        except ValueError:
+            return self._plain(f"日期应为 YYYY-MM-DD。\n{usage}")
+        if start is None and end is None:
+            return self._plain(usage)
+        if start and end and end < start:
+            return self._plain("截止日期早于开始日期，请检查。")
+        sync_rounds(self.store, self.world.catalog, now=self.clock())
+        old, new, notices = add_round(
+            self.store,
+            self.world.catalog,
+            policy_id,
+            open=start,
+            close=end,
+            notice_url=values.get("通知"),
+            now=self.clock(),
+        )
+        replan(self.store, self.world, now=self.clock())
+        if old is not None and old.version == new.version:
+            return self._plain("批次未变化。")
+        dates = f"{new.open or '待定'} 至 {new.close or '待定'}"
+        return self._plain(f"已发布：{dates}（第{new.version}版），已通知 {notices} 个订阅者或群。")
 
     def _cmd_stats(self, who: Who, cmd: Command) -> list[Reply]:
         if not who.admin:

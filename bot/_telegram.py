@@ -10,9 +10,10 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -161,8 +162,22 @@ class TelegramChannel:
     app: App
     name: str = CHANNEL
     rate_per_second: float | None = 25.0  # under Telegram's ~30 messages/s overall
+    per_chat: bool = True  # Telegram: about 1 message/s per chat, 20/min per group
+    _limits: dict[str, AsyncLimiter] = field(default_factory=dict, init=False, repr=False)
+
+    def _limit(self, address: str) -> AsyncLimiter:
+        if address not in self._limits:
+            group = address.startswith("-")
+            self._limits[address] = AsyncLimiter(1, 3.0) if group else AsyncLimiter(1, 1.0)
+        return self._limits[address]
 
     async def send(self, address: str, text: str) -> SendResult:
+        if self.per_chat:
+            async with self._limit(address):
+                return await self._send(address, text)
+        return await self._send(address, text)
+
+    async def _send(self, address: str, text: str) -> SendResult:
         try:
             with warnings.catch_warnings():
                 # PTB 22 warns (when building RetryAfter) that retry_after becomes a

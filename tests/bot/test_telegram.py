@@ -278,7 +278,9 @@ def test_reminder_delivery_retry_after_and_blocked(harness: Harness) -> None:
         clock = [NOW]
         dispatcher = Dispatcher(
             store=store,
-            channels={"telegram": TelegramChannel(harness.app, rate_per_second=None)},
+            channels={
+                "telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)
+            },
             render=renderer(WORLD, store),
             rounds=lambda: rounds_by_key(store),
             clock=lambda: clock[0],
@@ -339,7 +341,9 @@ def test_group_categories_weekly_digest_and_announcement(harness: Harness) -> No
         clock = [NOW]
         dispatcher = Dispatcher(
             store=store,
-            channels={"telegram": TelegramChannel(harness.app, rate_per_second=None)},
+            channels={
+                "telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)
+            },
             render=renderer(WORLD, store),
             rounds=lambda: rounds_by_key(store),
             clock=lambda: clock[0],
@@ -380,5 +384,25 @@ def test_group_categories_weekly_digest_and_announcement(harness: Harness) -> No
             "【通知已发布】产业领域隐形冠军\n申报时间：2027-03-01 至 2027-03-31（已发布"
         ), harness.fake.texts(GROUP)[-1][:80]
         assert group in [s for s, _, _ in store.category_subscriptions()]
+
+    run(harness, scenario)
+
+
+def test_admin_publishes_a_round_in_chat(harness: Harness) -> None:
+    """/rounds add by an admin records a confirmed round; others are refused; bad dates told."""
+
+    async def scenario() -> None:
+        cmd = "/rounds add talent-living-allowance-masters-doctors 开始=2026-12-01 截止=2026-12-28"
+        assert (await harness.send(cmd, chat=USER))[0] == "抱歉，只有管理员可以发布申报批次。"
+        assert (await harness.send(cmd.replace("12-28", "11-28"), chat=ADMIN))[
+            0
+        ] == "截止日期早于开始日期，请检查。"
+        assert (await harness.send(cmd.replace("2026-12-28", "12月28日"), chat=ADMIN))[
+            0
+        ].startswith("日期应为 YYYY-MM-DD。")
+        reply = (await harness.send(cmd, chat=ADMIN))[0]
+        assert reply.startswith("已发布：2026-12-01 至 2026-12-28（第2版）")
+        versions = harness.store.round_versions("talent-living-allowance-masters-doctors#1@2026")
+        assert [(v.version, v.basis) for v in versions] == [(1, "stated"), (2, "confirmed")]
 
     run(harness, scenario)
