@@ -475,7 +475,8 @@ class ChatService:
             return self._plain("抱歉，只有管理员可以查看统计。")
         stats = self.store.delivery_stats(since=self.clock() - dt.timedelta(days=7))
         return self._plain(
-            f"订阅者 {stats['subscribers']}，企业 {stats['enterprises']}；"
+            f"订阅者 {stats['subscribers']}，企业 {stats['enterprises']}，"
+            f"匹配政策 {stats['matches']} 项；"
             f"近7天发出提醒 {stats['sent']} 条，失败 {stats['failed']} 条。"
         )
 

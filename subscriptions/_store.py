@@ -405,7 +405,7 @@ class Store:
             return [(int(r[0]), str(r[1])) for r in rows]
 
     def delivery_stats(self, *, since: dt.datetime) -> dict[str, int]:
-        """Subscribers, enterprises, and reminders sent and failed since a moment."""
+        """Subscribers, enterprises, matches, and reminders sent and failed since a moment."""
         with self.session() as s:
             sent = s.scalar(
                 select(func.count()).where(OutboxRow.status == SENT, OutboxRow.sent_at >= since)
@@ -413,7 +413,9 @@ class Store:
             failed = s.scalar(
                 select(func.count()).where(DeliveryRow.result == "failed", DeliveryRow.at >= since)
             )
+            matches = sum(len(m or ()) for m in s.scalars(select(EnterpriseRow.matches)))
             return {
+                "matches": matches,
                 "subscribers": int(
                     s.scalar(select(func.count()).where(SubscriberRow.active.is_(True))) or 0
                 ),

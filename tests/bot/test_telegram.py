@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot._chat import ChatService
+from bot._chat import ChatService, split_long
 from bot._service import World, add_round, renderer, rounds_by_key
 from bot._telegram import TelegramChannel, build_application
 from schedulers import SHANGHAI, Dispatcher, load_catalog
@@ -404,5 +404,26 @@ def test_admin_publishes_a_round_in_chat(harness: Harness) -> None:
         assert reply.startswith("已发布：2026-12-01 至 2026-12-28（第2版）")
         versions = harness.store.round_versions("talent-living-allowance-masters-doctors#1@2026")
         assert [(v.version, v.basis) for v in versions] == [(1, "stated"), (2, "confirmed")]
+
+    run(harness, scenario)
+
+
+def test_long_answers_are_split_below_the_limit() -> None:
+    """A 10,000-character answer becomes parts under 4,096 characters, split at line breaks."""
+    text = "\n".join(f"第{i}行：" + "政" * 40 for i in range(200))
+    parts = split_long(text)
+    assert all(len(p) <= 4000 for p in parts)
+    assert "\n".join(parts) == text
+    assert len(parts) == 3
+
+
+def test_admin_stats(harness: Harness) -> None:
+    """/stats for an admin counts subscribers, enterprises, matches and this week's deliveries."""
+
+    async def scenario() -> None:
+        await harness.send(ONE_LINE)
+        reply = (await harness.send("/stats", chat=ADMIN))[0]
+        assert reply == "订阅者 1，企业 1，匹配政策 72 项；近7天发出提醒 0 条，失败 0 条。"
+        assert (await harness.send("/stats"))[0] == "抱歉，只有管理员可以查看统计。"
 
     run(harness, scenario)
