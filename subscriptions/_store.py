@@ -413,7 +413,8 @@ class Store:
             failed = s.scalar(
                 select(func.count()).where(DeliveryRow.result == "failed", DeliveryRow.at >= since)
             )
-            matches = sum(len(m or ()) for m in s.scalars(select(EnterpriseRow.matches)))
+            cached: list[list[Any] | None] = list(s.scalars(select(EnterpriseRow.matches)))
+            matches = sum(len(m) for m in cached if m)
             return {
                 "matches": matches,
                 "subscribers": int(
