@@ -13,13 +13,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
+from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot import _clock
 from bot._chat import ChatService
@@ -28,6 +30,17 @@ from bot._settings import Settings
 from bot._simulate import demo_profiles
 from bot._telegram import App, TelegramChannel, build_application
 from bot._web import create_web_app
+from bot._wecom import (
+    ROBOT_CHANNEL,
+    CallbackError,
+    CallbackGuard,
+    Robot,
+    RobotChannel,
+    WeComChannel,
+    handle_message,
+    make_client,
+    parse_robots,
+)
 from schedulers import LEASE, Channel, ConsoleChannel, Dispatcher, local_date
 from subscriptions import Store
 
@@ -35,6 +48,7 @@ log = logging.getLogger("huiqi")
 
 TICK_SECONDS = 30
 WEBHOOK_PATH = "/telegram/webhook"
+WECOM_PATH = "/wecom/callback"
 REPLAN_MINUTES = 60
 
 
@@ -45,6 +59,7 @@ class Runtime:
     store: Store
     dispatcher: Dispatcher
     scheduler: AsyncIOScheduler
+    wecom: WeComRuntime | None = None
 
 
 def channels_for(settings: Settings) -> dict[str, Channel]:
@@ -82,6 +97,23 @@ def create_app(
             clock=clock,
             worker=f"{socket.gethostname()}:{os.getpid()}",
         )
+        wecom = None
+        if settings.wecom_secret is not None:
+            wecom = start_wecom(settings, world, store, clock)
+            dispatcher.channels = {**dispatcher.channels, "wecom": wecom.channel}
+            holder["wecom"] = wecom
+        robots = robots_for(settings, world)
+        if robots:
+            robot_client = httpx.AsyncClient(timeout=10)
+            for robot in robots:
+                subscriber = store.subscriber(
+                    ROBOT_CHANNEL, robot.address, display_name="企业微信群机器人", now=clock()
+                )
+                store.set_categories(subscriber, list(robot.categories), now=clock())
+            dispatcher.channels = {
+                **dispatcher.channels,
+                ROBOT_CHANNEL: RobotChannel({r.address: r.url for r in robots}, robot_client),
+            }
         telegram = None
         if settings.telegram_token is not None:
             telegram = await start_telegram(settings, world, store, clock)
@@ -118,7 +150,7 @@ def create_app(
         scheduler.start()
         report = await dispatcher.tick()  # the start-up tick: what came due while down
         log.info("start-up tick: %s", report)
-        app.state.runtime = Runtime(store, dispatcher, scheduler)
+        app.state.runtime = Runtime(store, dispatcher, scheduler, wecom)
         holder["store"] = store
         try:
             yield
@@ -126,6 +158,10 @@ def create_app(
             scheduler.shutdown(wait=False)
             if telegram is not None:
                 await stop_telegram(telegram)
+            if wecom is not None:
+                await wecom.drain()
+            if robots:
+                await robot_client.aclose()
             store.close()
 
     holder: dict[str, Any] = {}
@@ -154,8 +190,78 @@ def create_app(
         await telegram.update_queue.put(update)
         return Response(status_code=200)
 
-    routes = [*web.routes, Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"])]
+    async def wecom_callback(request: Request) -> Response:
+        wecom: WeComRuntime | None = holder.get("wecom")
+        if wecom is None:
+            return Response(status_code=404)
+        q = request.query_params
+        signature, timestamp, nonce = (
+            q.get("msg_signature", ""),
+            q.get("timestamp", ""),
+            q.get("nonce", ""),
+        )
+        try:
+            if request.method == "GET":
+                return PlainTextResponse(
+                    wecom.guard.verify_url(signature, timestamp, nonce, q.get("echostr", ""))
+                )
+            message = wecom.guard.open(await request.body(), signature, timestamp, nonce)
+        except CallbackError as exc:
+            log.warning("wecom callback refused: %s", exc)
+            return Response(status_code=403)
+        # Answer at once (WeCom retries after 5 s); the reply goes out as an app message.
+        task = asyncio.create_task(
+            handle_message(wecom.service, wecom.channel, message, settings.admins)
+        )
+        wecom.tasks.add(task)
+        task.add_done_callback(wecom.tasks.discard)
+        return PlainTextResponse("")
+
+    routes = [
+        *web.routes,
+        Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"]),
+        Route(WECOM_PATH, wecom_callback, methods=["GET", "POST"]),
+    ]
     return Starlette(routes=routes, middleware=web.user_middleware, lifespan=lifespan)
+
+
+@dataclass
+class WeComRuntime:
+    """The WeCom app's parts while serving."""
+
+    guard: CallbackGuard
+    channel: WeComChannel
+    service: ChatService
+    tasks: set[asyncio.Task[None]]
+
+    async def drain(self) -> None:
+        """Wait for the replies still being handled (at shutdown, and in tests)."""
+        while self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def start_wecom(
+    settings: Settings, world: World, store: Store, clock: Callable[[], dt.datetime]
+) -> WeComRuntime:
+    """The WeCom app: callback decryption, the chat service, the app-message sender."""
+    corp, agent, secret = settings.wecom_corp_id, settings.wecom_agent_id, settings.wecom_secret
+    token, aes_key = settings.wecom_token, settings.wecom_aes_key
+    if not (corp and agent and secret and token and aes_key):
+        raise ValueError("WeCom is not configured")
+    crypto = WeChatCrypto(token.reveal(), aes_key.reveal(), corp)
+    client = make_client(corp, secret.reveal(), settings.wecom_api_url)
+    public = settings.public_url or f"http://{settings.host}:{settings.port}"
+    service = ChatService(world, store, clock=clock, public_url=public)
+    log.info("wecom: app %s, callback %s%s", agent, public, WECOM_PATH)
+    return WeComRuntime(
+        CallbackGuard(crypto, clock), WeComChannel(client, agent, clock), service, set()
+    )
+
+
+def robots_for(settings: Settings, world: World) -> list[Robot]:
+    """The configured group robots (each `URL#category+category`)."""
+    categories = tuple(t.key for t in world.catalog.vocab.categories)
+    return parse_robots(tuple(r.reveal() for r in settings.wecom_robot_webhooks), categories)
 
 
 async def start_telegram(

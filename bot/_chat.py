@@ -217,6 +217,10 @@ class ChatService:
             return refused
         if cmd.unknown_keys:
             return self._plain(f"不认识的项目：{'、'.join(cmd.unknown_keys)}。示例：\n{USAGE}")
+        if not cmd.fields and who.channel != "telegram":  # no buttons: the one-line form
+            return self._plain(
+                f"请一行写明企业情况，例如：\n{USAGE.replace('注册', '注册 名称=鄂州某公司', 1)}"
+            )
         if not cmd.fields:
             self.drafts[(who.channel, who.chat)] = Draft()
             return self._plain("开始登记（随时发 /cancel 取消）。\n第1步：请输入企业名称。")
@@ -424,7 +428,12 @@ class ChatService:
         if refused:
             return refused
         buttons = ((Button("确认退订并删除", data="stop:yes"), Button("再想想", data="stop:no")),)
+        if who.channel != "telegram":
+            return self._plain("确定退订吗？企业资料、提醒和日历链接都会删除。确认请回复：确认退订")
         return self._plain("确定退订吗？企业资料、提醒和日历链接都会删除。", buttons)
+
+    def _cmd_confirm_stop(self, who: Who, cmd: Command) -> list[Reply]:
+        return self.handle_button(who, "stop:yes")
 
     def _cmd_announce(self, who: Who, cmd: Command) -> list[Reply]:
         if not who.admin:

@@ -450,9 +450,14 @@ def serve(demo: bool) -> None:
         settings = _settings.load()
     except _settings.SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    from bot._app import run
+    from bot._app import robots_for, run
 
-    run(settings, _world(), demo=demo)
+    world = _world()
+    try:
+        robots_for(settings, world)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    run(settings, world, demo=demo)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "calendar": ("calendar", "日历"),
     "remind": ("remind", "提醒设置", "提醒"),
     "stop": ("stop", "退订"),
+    "confirm_stop": ("确认退订",),
     "cancel": ("cancel", "取消"),
     "announce": ("announce", "公告"),
     "rounds": ("rounds", "批次"),

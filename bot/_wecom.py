@@ -1,0 +1,269 @@
+"""The WeCom (企业微信) face: the app callback, the app-message sender, the group robots.
+
+Built on wechatpy (WXBizMsgCrypt scheme, access tokens) plus plain HTTP for group robots,
+which wechatpy has no API for. Every WeCom answer is checked for `errcode == 0`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+from wechatpy.enterprise import WeChatClient, parse_message
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
+
+from bot._chat import ChatService, Reply, Who, strip_tags
+from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
+
+log = logging.getLogger("huiqi.wecom")
+
+CHANNEL = "wecom"
+ROBOT_CHANNEL = "wecom-robot"
+MAX_AGE = dt.timedelta(minutes=5)  # older callbacks are treated as replays
+RETRY_LATER = {-1, 45009, 45033, 45047}  # system busy; API frequency limits
+GONE = {60111, 60102, 81013, 40003, 60020, 81011}  # user not found / not in the app's scope
+TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token: refresh and retry once
+
+
+class CallbackError(Exception):
+    """A callback that must be refused: bad signature, wrong corp, malformed, replayed, stale."""
+
+
+@dataclass
+class CallbackGuard:
+    """Decrypts callbacks and refuses replays (same MsgId, or too old)."""
+
+    crypto: WeChatCrypto
+    clock: Callable[[], dt.datetime]
+    seen: OrderedDict[str, dt.datetime] = field(default_factory=OrderedDict)
+
+    def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """The plain echostr of WeCom's URL verification."""
+        try:
+            return str(self.crypto.check_signature(signature, timestamp, nonce, echostr))
+        except (InvalidSignatureException, InvalidCorpIdException, ValueError) as exc:
+            raise CallbackError(f"URL verification refused: {type(exc).__name__}") from None
+
+    def open(self, body: bytes, signature: str, timestamp: str, nonce: str) -> Any:
+        """The parsed message of an encrypted callback, or CallbackError."""
+        try:
+            sent = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise CallbackError("malformed timestamp") from None
+        now = self.clock()
+        if abs(now - sent) > MAX_AGE:
+            raise CallbackError(f"stale callback ({sent.isoformat()})")
+        try:
+            xml = self.crypto.decrypt_message(body.decode("utf-8"), signature, timestamp, nonce)
+            message = parse_message(xml)
+        except (InvalidSignatureException, InvalidCorpIdException) as exc:
+            raise CallbackError(f"refused: {type(exc).__name__}") from None
+        except Exception as exc:  # malformed XML or ciphertext: refuse, never crash
+            raise CallbackError(f"malformed callback: {type(exc).__name__}") from None
+        key = str(getattr(message, "id", None) or hashlib.sha256(body).hexdigest())
+        if key in self.seen:
+            raise CallbackError(f"replayed message {key}")
+        self.seen[key] = now
+        while self.seen and next(iter(self.seen.values())) < now - 2 * MAX_AGE:
+            self.seen.popitem(last=False)
+        return message
+
+
+def reply_text(reply: Reply) -> str:
+    """A chat reply as WeCom text: tags stripped, link buttons written out."""
+    text = strip_tags(reply.text)
+    links = [f"{b.label}：{b.url}" for row in reply.buttons for b in row if b.url]
+    return "\n".join([text, *links])
+
+
+class _Client(WeChatClient):  # type: ignore[misc]
+    """wechatpy's WeCom client with the token endpoint under API_BASE_URL too.
+
+    wechatpy fixes the gettoken URL to qyapi.weixin.qq.com; a private deployment of WeCom or
+    the fake API in tests needs every call, the token included, on one base URL.
+    """
+
+    def fetch_access_token(self) -> Any:
+        return self._fetch_access_token(
+            url=self.API_BASE_URL + "gettoken",
+            params={"corpid": self.corp_id, "corpsecret": self.secret},
+        )
+
+    def __repr__(self) -> str:
+        return f"WeComClient(corp_id={self.corp_id!r}, api={self.API_BASE_URL!r})"
+
+
+def make_client(corp_id: str, secret: str, api_url: str, session: Any = None) -> WeChatClient:
+    """A wechatpy WeCom client whose API calls go to `api_url` (WeCom's, or a fake in tests)."""
+    client = _Client(corp_id, secret, session=session)
+    client.API_BASE_URL = api_url.rstrip("/") + "/cgi-bin/"
+    return client
+
+
+@dataclass
+class WeComChannel:
+    """App messages to members: errcode checked, token refreshed, limits kept, :00/:30 avoided."""
+
+    client: WeChatClient
+    agent_id: str
+    clock: Callable[[], dt.datetime]
+    name: str = CHANNEL
+    rate_per_second: float | None = 10.0
+    per_member: bool = True  # WeCom: 30 messages/min to one member
+    daily_cap: int = 10_000  # the app's daily message cap (set from the admin console's figure)
+    _limits: dict[str, AsyncLimiter] = field(default_factory=dict, init=False, repr=False)
+    _sent_today: tuple[dt.date, int] = field(default=(dt.date.min, 0), init=False, repr=False)
+
+    async def reply(self, address: str, text: str) -> SendResult:
+        """An answer to a member's own message: sent at once, whatever the minute."""
+        return await asyncio.to_thread(self._send, address, text)
+
+    async def send(self, address: str, text: str) -> SendResult:
+        now = self.clock()
+        local = now.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        if local.minute in (0, 30):
+            wait = 60 - local.second  # WeCom asks senders to avoid the top and half of the hour
+            return SendResult(RETRY_AFTER, retry_after=float(wait), detail="avoiding :00/:30")
+        day, count = self._sent_today
+        if day != local.date():
+            day, count = local.date(), 0
+        if count >= self.daily_cap:
+            midnight = dt.datetime.combine(
+                local.date() + dt.timedelta(days=1), dt.time(0, 5), tzinfo=local.tzinfo
+            )
+            return SendResult(
+                RETRY_AFTER, retry_after=(midnight - local).total_seconds(), detail="daily cap"
+            )
+        if self.per_member:
+            limiter = self._limits.setdefault(address, AsyncLimiter(1, 2.0))
+            async with limiter:
+                result = await asyncio.to_thread(self._send, address, text)
+        else:
+            result = await asyncio.to_thread(self._send, address, text)
+        if result.status == OK:
+            self._sent_today = (day, count + 1)
+        return result
+
+    def _send(self, address: str, text: str) -> SendResult:
+        for attempt in range(2):
+            try:
+                answer = self.client.message.send_text(self.agent_id, address, text)
+            except WeChatClientException as exc:
+                code = int(exc.errcode or 0)
+                if code in TOKEN_ERRORS and attempt == 0:
+                    self.client.fetch_access_token()  # refresh and retry once
+                    continue
+                if code in GONE:
+                    return SendResult(PERMANENT, detail=f"errcode {code}: {exc.errmsg}")
+                if code in RETRY_LATER:
+                    return SendResult(
+                        RETRY_AFTER, retry_after=60.0, detail=f"errcode {code}: {exc.errmsg}"
+                    )
+                return SendResult(TRANSIENT, detail=f"errcode {code}: {exc.errmsg}")
+            except Exception as exc:  # network errors from requests
+                return SendResult(TRANSIENT, detail=f"{type(exc).__name__}")
+            if isinstance(answer, dict) and answer.get("invaliduser"):
+                return SendResult(PERMANENT, detail=f"invaliduser {answer['invaliduser']}")
+            return SendResult(OK)
+        return SendResult(TRANSIENT, detail="access token refused twice")
+
+
+@dataclass(frozen=True)
+class Robot:
+    """A group robot webhook and the categories its group wants (empty: all)."""
+
+    url: str
+    categories: tuple[str, ...]
+
+    @property
+    def address(self) -> str:
+        """A stable name for the robot that does not reveal its key."""
+        return "robot-" + hashlib.sha256(self.url.encode()).hexdigest()[:12]
+
+
+def parse_robots(values: tuple[str, ...], categories: tuple[str, ...]) -> list[Robot]:
+    """`URL#cat1+cat2` entries (from HUIQI_WECOM_ROBOT_WEBHOOK) as robots."""
+    robots = []
+    for value in values:
+        url, _, wanted = value.partition("#")
+        chosen = tuple(c for c in wanted.split("+") if c) or categories
+        unknown = [c for c in chosen if c not in categories]
+        if unknown:
+            accepted, bad = ", ".join(categories), ", ".join(unknown)
+            raise ValueError(
+                f"HUIQI_WECOM_ROBOT_WEBHOOK: unknown categories {bad}; accepted: {accepted}"
+            )
+        robots.append(Robot(url, chosen))
+    return robots
+
+
+@dataclass
+class RobotChannel:
+    """Group robots: markdown messages, 20 per minute per robot, errcode checked."""
+
+    robots: dict[str, str]  # address -> webhook URL
+    client: httpx.AsyncClient
+    name: str = ROBOT_CHANNEL
+    rate_per_second: float | None = None
+    _limits: dict[str, AsyncLimiter] = field(default_factory=dict, init=False, repr=False)
+
+    async def send(self, address: str, text: str) -> SendResult:
+        url = self.robots.get(address)
+        if url is None:
+            return SendResult(PERMANENT, detail="robot no longer configured")
+        limiter = self._limits.setdefault(address, AsyncLimiter(1, 3.0))  # 20 per minute
+        async with limiter:
+            try:
+                response = await self.client.post(
+                    url, json={"msgtype": "markdown", "markdown": {"content": text}}
+                )
+                body = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                return SendResult(TRANSIENT, detail=type(exc).__name__)
+        code = int(body.get("errcode", -1)) if isinstance(body, dict) else -1
+        if code == 0:
+            return SendResult(OK)
+        if code in (45009, -1):
+            return SendResult(RETRY_AFTER, retry_after=60.0, detail=f"errcode {code}")
+        if code in (93000, 40008, 93004):  # invalid webhook key, bad type, robot removed
+            return SendResult(PERMANENT, detail=f"errcode {code}: {body.get('errmsg', '')}")
+        return SendResult(TRANSIENT, detail=f"errcode {code}: {body.get('errmsg', '')}")
+
+
+async def handle_message(
+    service: ChatService, channel: WeComChannel, message: Any, admins: tuple[str, ...]
+) -> None:
+    """Answer one member's message with app messages (run in the background)."""
+    user = str(getattr(message, "source", ""))
+    kind = getattr(message, "type", "")
+    if not user:
+        return
+    if kind == "text":
+        text = str(message.content)
+    elif kind == "event" and getattr(message, "event", "") == "subscribe":
+        text = "帮助"  # a member who just followed the app gets the help
+    elif kind == "event":
+        return  # entering the app, location reports, menu views: nothing to answer
+    else:
+        await channel.reply(user, "目前只能看懂文字命令。发送“帮助”查看可用的命令。")
+        return
+    who = Who(CHANNEL, user, user, user, group=False, admin=f"wecom:{user}" in admins)
+    try:
+        replies = await asyncio.to_thread(service.handle_text, who, text)
+    except Exception:
+        log.exception("wecom chat handler failed")
+        replies = [Reply("抱歉，处理时出错了，请稍后再试。")]
+    for reply in replies:
+        result = await channel.reply(user, reply_text(reply))
+        if result.status != OK:
+            log.warning("wecom reply to %s not sent: %s", user, result.detail)

@@ -1,0 +1,88 @@
+"""A fake WeCom API (gettoken, message/send) and group-robot webhook on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+@dataclass
+class FakeWeCom:
+    """Issues tokens, records app messages and robot posts, answers scripted errcodes."""
+
+    tokens_issued: int = 0
+    valid_token: str = ""
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    robot_posts: list[dict[str, Any]] = field(default_factory=list)
+    errors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # touser -> answers
+    robot_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def texts(self, user: str) -> list[str]:
+        """Contents of the app messages delivered to a member."""
+        return [m["text"]["content"] for m in self.sent if m.get("touser") == user]
+
+    async def gettoken(self, request: Request) -> JSONResponse:
+        self.tokens_issued += 1
+        self.valid_token = f"TOKEN{self.tokens_issued}"
+        return JSONResponse(
+            {"errcode": 0, "errmsg": "ok", "access_token": self.valid_token, "expires_in": 7200}
+        )
+
+    async def send(self, request: Request) -> JSONResponse:
+        body = json.loads(await request.body())
+        if request.query_params.get("access_token") != self.valid_token:
+            return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
+        queued = self.errors.get(str(body.get("touser")))
+        if queued:
+            return JSONResponse(queued.pop(0))  # HTTP 200 with an errcode: not success
+        self.sent.append(body)
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
+
+    async def robot(self, request: Request) -> JSONResponse:
+        body = json.loads(await request.body())
+        if self.robot_errors:
+            return JSONResponse(self.robot_errors.pop(0))
+        self.robot_posts.append({"key": request.query_params.get("key"), **body})
+        return JSONResponse({"errcode": 0, "errmsg": "ok"})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_fake() -> Iterator[tuple[FakeWeCom, str]]:
+    """Run the fake on 127.0.0.1; yield it and its base URL (HUIQI_WECOM_API_URL)."""
+    fake = FakeWeCom()
+    app = Starlette(
+        routes=[
+            Route("/cgi-bin/gettoken", fake.gettoken),
+            Route("/cgi-bin/message/send", fake.send, methods=["POST"]),
+            Route("/cgi-bin/webhook/send", fake.robot, methods=["POST"]),
+        ]
+    )
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)  # waiting for the thread to bind the port
+    try:
+        yield fake, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,335 @@
+"""WeCom: WXBizMsgCrypt callbacks, the chat over app messages, the sender, the group robots."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from starlette.testclient import TestClient
+from wechatpy.enterprise.crypto import WeChatCrypto
+
+from bot._app import create_app
+from bot._service import World, renderer, rounds_by_key, sync_rounds
+from bot._settings import Secret, Settings
+from bot._wecom import (
+    CallbackError,
+    CallbackGuard,
+    RobotChannel,
+    WeComChannel,
+    make_client,
+    parse_robots,
+)
+from schedulers import SHANGHAI, Dispatcher, RecordingChannel, SendResult, load_catalog
+from subscriptions import NewReminder, Store, StoredRound, load_size_standard, load_vocab
+from tests.bot.fake_wecom import FakeWeCom, serve_fake
+
+WORLD = World(load_catalog(), load_vocab(), load_size_standard())
+NOW = dt.datetime(2026, 11, 22, 10, 5, tzinfo=SHANGHAI).astimezone(dt.UTC)
+CORP, TOKEN, AES_KEY, AGENT = (
+    "ww1234567890abcdef",
+    "QDG6eK",
+    "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    "1000002",
+)
+
+REGISTER = " ".join(
+    (
+        "注册 名称=鄂州某光电科技有限公司 行业=C39",
+        "人数=180 营收=12000 资质=高新技术企业 区域=葛店经开区",
+    )
+)
+
+# WeCom's documented WXBizMsgCrypt example (URL verification).
+DOC = {
+    "token": "QDG6eK",
+    "aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    "corp": "wx5823bf96d3bd56c7",
+    "signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
+    "timestamp": "1409659589",
+    "nonce": "263014780",
+    "echostr": (
+        "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+    ),
+}
+
+
+def guard(corp: str = CORP, key: str = AES_KEY, at: dt.datetime = NOW) -> CallbackGuard:
+    """A callback guard with a fixed clock."""
+    return CallbackGuard(WeChatCrypto(TOKEN, key, corp), lambda: at)
+
+
+def encrypt_independently(
+    xml: str, corp: str, key: str, nonce: str, timestamp: str
+) -> tuple[str, str]:
+    """WXBizMsgCrypt done by hand (AES-256-CBC, PKCS#7 to 32 bytes): (encrypted, signature)."""
+    aes = base64.b64decode(key + "=")
+    body = xml.encode()
+    plain = os.urandom(16) + struct.pack(">I", len(body)) + body + corp.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(aes), modes.CBC(aes[:16])).encryptor()
+    encrypted = base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+    joined = "".join(sorted([TOKEN, timestamp, nonce, encrypted])).encode()
+    signature = hashlib.sha1(joined).hexdigest()  # noqa: S324 - WeCom's scheme
+    return encrypted, signature
+
+
+def envelope(encrypted: str) -> bytes:
+    """The XML body WeCom posts."""
+    return (
+        f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName>"
+        f"<Encrypt><![CDATA[{encrypted}]]></Encrypt>"
+        f"<AgentID><![CDATA[{AGENT}]]></AgentID></xml>"
+    ).encode()
+
+
+def text_message(user: str, content: str, msg_id: int) -> str:
+    """A member's text message as WeCom sends it, before encryption."""
+    ts = int(NOW.timestamp())
+    return (
+        f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content>"
+        f"<MsgId>{msg_id}</MsgId><AgentID>{AGENT}</AgentID></xml>"
+    )
+
+
+def test_documented_url_verification_vector() -> None:
+    """WeCom's own example decrypts to its echostr."""
+    crypto = WeChatCrypto(DOC["token"], DOC["aes_key"], DOC["corp"])
+    g = CallbackGuard(crypto, lambda: NOW)
+    assert (
+        g.verify_url(DOC["signature"], DOC["timestamp"], DOC["nonce"], DOC["echostr"])
+        == "1616140317555161061"
+    )
+    with pytest.raises(CallbackError):
+        g.verify_url("0" * 40, DOC["timestamp"], DOC["nonce"], DOC["echostr"])
+
+
+def test_independent_encryption_round_trip() -> None:
+    """A message encrypted by hand is opened; its sender and text come through."""
+    ts = str(int(NOW.timestamp()))
+    encrypted, signature = encrypt_independently(
+        text_message("zhangsan", "可申报", 1), CORP, AES_KEY, "n1", ts
+    )
+    message = guard().open(envelope(encrypted), signature, ts, "n1")
+    assert (message.source, message.content) == ("zhangsan", "可申报")
+
+
+def test_refusals() -> None:
+    """Tampered signature, wrong corp, wrong key, truncated ciphertext, replay, stale: refused."""
+    ts = str(int(NOW.timestamp()))
+    encrypted, signature = encrypt_independently(
+        text_message("u", "帮助", 2), CORP, AES_KEY, "n2", ts
+    )
+    cases = {
+        "tampered signature": (guard(), envelope(encrypted), "f" * 40, ts),
+        "wrong corp id": (guard(corp="wwOTHERCORP"), envelope(encrypted), signature, ts),
+        "wrong key": (guard(key="A" * 43), envelope(encrypted), signature, ts),
+        "truncated ciphertext": (guard(), envelope(encrypted[:-20]), signature, ts),
+        "malformed body": (guard(), b"<xml>not a callback", signature, ts),
+        "stale": (guard(at=NOW + dt.timedelta(minutes=10)), envelope(encrypted), signature, ts),
+    }
+    for name, (g, body, sig, stamp) in cases.items():
+        with pytest.raises(CallbackError):
+            g.open(body, sig, stamp, "n2")
+        assert not g.seen, name  # nothing remembered from a refused callback
+    once = guard()
+    once.open(envelope(encrypted), signature, ts, "n2")
+    with pytest.raises(CallbackError, match="replayed"):
+        once.open(envelope(encrypted), signature, ts, "n2")
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeWeCom, str]]:
+    """The fake WeCom API."""
+    with serve_fake() as served:
+        yield served
+
+
+def post(client: TestClient, user: str, content: str, msg_id: int) -> int:
+    """Post a member's encrypted message to the callback; return the HTTP status."""
+    ts = str(int(NOW.timestamp()))
+    encrypted, signature = encrypt_independently(
+        text_message(user, content, msg_id), CORP, AES_KEY, f"n{msg_id}", ts
+    )
+    query = {"msg_signature": signature, "timestamp": ts, "nonce": f"n{msg_id}"}
+    return client.post("/wecom/callback", params=query, content=envelope(encrypted)).status_code
+
+
+def replies(client: TestClient, fake: FakeWeCom, user: str) -> list[str]:
+    """The app messages to a member, once the replies handled in the background are done."""
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    client.portal.call(runtime.wecom.drain)  # type: ignore[union-attr]
+    return fake.texts(user)
+
+
+def test_callbacks_end_to_end(fake: tuple[FakeWeCom, str], tmp_path: Path) -> None:
+    """URL check; 注册, 可申报, 近期, 日历 answered as app messages; bad callbacks refused."""
+    api, base = fake
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'huiqi.db'}",
+        public_url="https://huiqi.example.cn",
+        wecom_corp_id=CORP,
+        wecom_agent_id=AGENT,
+        wecom_secret=Secret("app-secret"),
+        wecom_token=Secret(TOKEN),
+        wecom_aes_key=Secret(AES_KEY),
+        wecom_api_url=base,
+    )
+    app = create_app(
+        settings,
+        WORLD,
+        clock=lambda: NOW,
+        channels={"console": RecordingChannel(clock=lambda: NOW)},
+    )
+    with TestClient(app) as client:
+        ts = str(int(NOW.timestamp()))
+        echo_plain = "1616140317555161061"
+        crypto = WeChatCrypto(TOKEN, AES_KEY, CORP)
+        echo_xml = crypto.encrypt_message(echo_plain, "e1", ts)
+        echo = echo_xml.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+        sig = echo_xml.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+        query = {"msg_signature": sig, "timestamp": ts, "nonce": "e1", "echostr": echo}
+        ok = client.get("/wecom/callback", params=query)
+        assert (ok.status_code, ok.text) == (200, echo_plain)
+        assert (
+            client.get("/wecom/callback", params={**query, "msg_signature": "0" * 40}).status_code
+            == 403
+        )
+
+        assert (
+            post(
+                client,
+                "zhangsan",
+                REGISTER,
+                11,
+            )
+            == 200
+        )
+        assert replies(client, api, "zhangsan")[0].startswith(
+            "已登记：鄂州某光电科技有限公司\n行业：C39（计算机、通信和其他电子设备制造业），小型企业"
+        )
+        assert post(client, "zhangsan", "可申报", 12) == 200
+        assert replies(client, api, "zhangsan")[1].startswith("可申报的政策（第1/")
+        assert post(client, "zhangsan", "近期", 13) == 200
+        assert "企业“千名引硕工程”人才生活补贴" in replies(client, api, "zhangsan")[2]
+        assert post(client, "zhangsan", "日历", 14) == 200
+        calendar = replies(client, api, "zhangsan")[3]
+        assert "https://huiqi.example.cn/feeds/e/" in calendar
+        assert post(client, "zhangsan", "日历", 14) == 403  # the same MsgId again: a replay
+        assert post(client, "lisi", "随便说点什么", 15) == 200
+        assert replies(client, api, "lisi")[0].startswith("惠企政策提醒：")
+        assert api.tokens_issued == 1  # the access token was cached across all the calls
+
+
+def channel_for(base: str, clock: list[dt.datetime]) -> WeComChannel:
+    """A WeCom sender on the fake API, without per-member pacing (tests do not wait)."""
+    client = make_client(CORP, "app-secret", base)
+    return WeComChannel(client, AGENT, lambda: clock[0], per_member=False)
+
+
+def test_sender_tokens_errcodes_and_quiet_minutes(fake: tuple[FakeWeCom, str]) -> None:
+    """Expired tokens refresh; errcodes on HTTP 200 are failures; :30 sharp is avoided."""
+    api, base = fake
+    clock = [NOW]
+    channel = channel_for(base, clock)
+    assert asyncio.run(channel.send("u1", "一")) == SendResult("ok")
+    api.valid_token = "ROTATED"  # noqa: S105 - WeCom expired our token: 42001 on the next call
+    assert asyncio.run(channel.send("u1", "二")) == SendResult("ok")
+    assert api.tokens_issued == 2
+    api.errors = {
+        "u2": [{"errcode": 45009, "errmsg": "api freq out of limit"}],
+        "u3": [{"errcode": 60111, "errmsg": "userid not found"}],
+        "u4": [{"errcode": -1, "errmsg": "system busy"}],
+    }
+    assert asyncio.run(channel.send("u2", "三")) == SendResult(
+        "retry_after", 60.0, "errcode 45009: api freq out of limit"
+    )
+    assert asyncio.run(channel.send("u3", "四")) == SendResult(
+        "permanent", None, "errcode 60111: userid not found"
+    )
+    assert asyncio.run(channel.send("u4", "五")).status == "retry_after"
+    clock[0] = dt.datetime(2026, 11, 23, 9, 30, 10, tzinfo=SHANGHAI)
+    assert asyncio.run(channel.send("u1", "六")) == SendResult(
+        "retry_after", 50.0, "avoiding :00/:30"
+    )
+    assert api.texts("u1") == ["一", "二"]
+
+
+def test_reminder_delivered_through_the_dispatcher(
+    fake: tuple[FakeWeCom, str], store: Store
+) -> None:
+    """A registered member's reminder goes out as an app message at 09:31, not 09:30."""
+    api, base = fake
+    at = dt.datetime(2026, 12, 1, 9, 30, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    clock = [at]
+    sub = store.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
+    key = next(
+        r.key
+        for r in _synced(store)
+        if r.policy_id == "talent-living-allowance-masters-doctors"
+        and r.close == dt.date(2026, 12, 25)
+    )
+    store.enqueue([NewReminder(sub, key, 1, "open", at)], now=NOW)
+    dispatcher = Dispatcher(
+        store=store,
+        channels={"wecom": channel_for(base, clock)},
+        render=renderer(WORLD, store),
+        rounds=lambda: rounds_by_key(store),
+        clock=lambda: clock[0],
+    )
+
+    async def two_ticks() -> tuple[Any, Any]:
+        first = await dispatcher.tick()
+        clock[0] = at + dt.timedelta(seconds=60)
+        return first, await dispatcher.tick()
+
+    first, second = asyncio.run(two_ticks())
+    assert (first.sent, first.retried) == (0, 1)
+    assert second.sent == 1
+    assert api.texts("zhangsan")[0].startswith("【申报开始】企业“千名引硕工程”人才生活补贴")
+
+
+def _synced(store: Store) -> list[StoredRound]:
+    sync_rounds(store, WORLD.catalog, now=NOW)
+    return store.current_rounds()
+
+
+def test_group_robot_markdown_and_errcode(fake: tuple[FakeWeCom, str]) -> None:
+    """Robots get markdown; an errcode answer on HTTP 200 is a failure, a bad key permanent."""
+    import httpx
+
+    api, base = fake
+    robots = parse_robots(
+        (f"{base}/cgi-bin/webhook/send?key=AAA#talent+tax",), ("talent", "tax", "award")
+    )
+    assert robots[0].categories == ("talent", "tax")
+    assert "AAA" not in robots[0].address
+
+    async def go() -> list[SendResult]:
+        async with httpx.AsyncClient() as client:
+            channel = RobotChannel({r.address: r.url for r in robots}, client)
+            results = [await channel.send(robots[0].address, "**本周申报提示**")]
+            api.robot_errors = [{"errcode": 93000, "errmsg": "invalid webhook url"}]
+            results.append(await channel.send(robots[0].address, "第二条"))
+            return results
+
+    ok, bad = asyncio.run(go())
+    assert ok == SendResult("ok")
+    assert bad == SendResult("permanent", None, "errcode 93000: invalid webhook url")
+    assert api.robot_posts == [
+        {"key": "AAA", "msgtype": "markdown", "markdown": {"content": "**本周申报提示**"}}
+    ]
+    with pytest.raises(ValueError, match="unknown categories nope"):
+        parse_robots(("https://x/send?key=B#nope",), ("talent",))
