@@ -112,7 +112,9 @@ def create_app(
                 store.set_categories(subscriber, list(robot.categories), now=clock())
             dispatcher.channels = {
                 **dispatcher.channels,
-                ROBOT_CHANNEL: RobotChannel({r.address: r.url for r in robots}, robot_client),
+                ROBOT_CHANNEL: RobotChannel(
+                    {r.address: r.url for r in robots}, robot_client, public_url_of(settings)
+                ),
             }
         telegram = None
         if settings.telegram_token is not None:
@@ -250,12 +252,17 @@ def start_wecom(
         raise ValueError("WeCom is not configured")
     crypto = WeChatCrypto(token.reveal(), aes_key.reveal(), corp)
     client = make_client(corp, secret.reveal(), settings.wecom_api_url)
-    public = settings.public_url or f"http://{settings.host}:{settings.port}"
+    public = public_url_of(settings)
     service = ChatService(world, store, clock=clock, public_url=public)
     log.info("wecom: app %s, callback %s%s", agent, public, WECOM_PATH)
     return WeComRuntime(
-        CallbackGuard(crypto, clock), WeComChannel(client, agent, clock), service, set()
+        CallbackGuard(crypto, clock), WeComChannel(client, agent, clock, public), service, set()
     )
+
+
+def public_url_of(settings: Settings) -> str:
+    """Where users reach the web app: HUIQI_PUBLIC_URL, or the local address."""
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 def robots_for(settings: Settings, world: World) -> list[Robot]:
@@ -270,7 +277,7 @@ async def start_telegram(
     """The Telegram bot: polling, or a webhook on the web app when HUIQI_PUBLIC_URL is set."""
     if settings.telegram_token is None:
         raise ValueError("Telegram is not configured")
-    public = settings.public_url or f"http://{settings.host}:{settings.port}"
+    public = public_url_of(settings)
     service = ChatService(world, store, clock=clock, public_url=public)
     webhook = settings.public_url is not None
     app = build_application(

@@ -76,21 +76,68 @@ class Draft:
     section: str | None = None
 
 
-def split_long(text: str, limit: int = LIMIT) -> list[str]:
-    """Split a long message at line breaks so each part stays under the limit."""
+def split_long(text: str, limit: int = LIMIT, size: Callable[[str], int] = len) -> list[str]:
+    """Split a long message at line breaks so each part's `size` stays within the limit.
+
+    `size` is `len` for Telegram (characters); WeCom counts UTF-8 bytes.
+    """
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
-            parts.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) + 1 > limit:
+        while size(line) > limit:
+            cut = _longest_prefix(line, limit, size)
+            parts.append(line[:cut])
+            line = line[cut:]
+        if current and size(current) + size(line) + 1 > limit:
             parts.append(current.rstrip("\n"))
             current = ""
         current += line + "\n"
     if current.strip():
         parts.append(current.rstrip("\n"))
     return parts or [""]
+
+
+def _longest_prefix(line: str, limit: int, size: Callable[[str], int]) -> int:
+    """How many characters of `line` fit in `limit` (at least one, so splitting moves on)."""
+    low, high = 1, len(line)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(line[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def utf8_size(text: str) -> int:
+    """The length WeCom measures: UTF-8 bytes."""
+    return len(text.encode())
+
+
+TYPED_WORDS = {
+    "register": "注册",
+    "profile": "我的资料",
+    "match": "可申报",
+    "upcoming": "近期",
+    "policy": "政策",
+    "calendar": "日历",
+    "remind": "提醒设置",
+    "stop": "退订",
+    "cancel": "取消",
+    "help": "帮助",
+    "start": "帮助",
+    "subscribe": "订阅类别",
+    "unsubscribe": "取消订阅",
+    "announce": "公告",
+    "rounds": "批次",
+    "stats": "统计",
+}
+SLASH_COMMAND = re.compile(r"(?<![\w/.:])/(" + "|".join(TYPED_WORDS) + r")\b")
+
+
+def as_typed(text: str) -> str:
+    """Slash commands written as the words a WeCom or WeChat user types (/match → 可申报)."""
+    return SLASH_COMMAND.sub(lambda m: TYPED_WORDS[m[1]], text)
 
 
 def strip_tags(html: str) -> str:
@@ -197,7 +244,12 @@ class ChatService:
         return self._cmd_help(who, cmd)
 
     def _cmd_help(self, who: Who, cmd: Command) -> list[Reply]:
-        return self._say("help")
+        return self._say("help" if who.channel == "telegram" else "help_text")
+
+    def _not_registered(self, who: Who) -> list[Reply]:
+        if who.channel == "telegram":
+            return self._plain("您还没有登记企业。发 /register 开始。")
+        return self._plain(f"您还没有登记企业。请按这个格式发送：\n{USAGE}")
 
     def _cmd_text(self, who: Who, cmd: Command) -> list[Reply]:
         return self._cmd_help(who, cmd)
@@ -252,6 +304,7 @@ class ChatService:
             industry_name=self.world.vocab.industries.name_of(profile.industry),
             size=size,
             counts=counts,
+            typed=who.channel != "telegram",
         )
 
     def _registered(self, who: Who) -> tuple[int, str, dict[str, Any]] | None:
@@ -263,7 +316,7 @@ class ChatService:
             return refused
         found = self._registered(who)
         if found is None:
-            return self._plain("您还没有登记企业。发 /register 开始。")
+            return self._not_registered(who)
         _, name, raw = found
         profile = parse_profile(raw, self.world.vocab)
         size = classify(
@@ -289,7 +342,8 @@ class ChatService:
         return {d: decisions.count(d) for d in ("eligible", "possible")}
 
     def _cmd_match(self, who: Who, cmd: Command) -> list[Reply]:
-        return self._match_page(who, 1)
+        page = cmd.args[0] if cmd.args else "1"
+        return self._match_page(who, int(page) if page.isdigit() else 1)
 
     def _match_page(self, who: Who, page: int) -> list[Reply]:
         refused = self._private_only(who)
@@ -297,7 +351,7 @@ class ChatService:
             return refused
         found = self._registered(who)
         if found is None:
-            return self._plain("您还没有登记企业。发 /register 开始。")
+            return self._not_registered(who)
         profile = parse_profile(found[2], self.world.vocab)
         ctx = Context.of(profile, self.world.vocab, self.world.standard)
         on = self._today()
@@ -321,6 +375,7 @@ class ChatService:
             page=page,
             pages=pages,
             total=len(items),
+            typed=who.channel != "telegram",  # no buttons: say which words turn the page
         )
 
     def _cmd_upcoming(self, who: Who, cmd: Command) -> list[Reply]:
@@ -329,7 +384,7 @@ class ChatService:
             return refused
         found = self._registered(who)
         if found is None:
-            return self._plain("您还没有登记企业。发 /register 开始。")
+            return self._not_registered(who)
         profile = parse_profile(found[2], self.world.vocab)
         days = 90
         items = upcoming(self.world, profile, on=self._today(), days=days)
@@ -349,7 +404,7 @@ class ChatService:
         return self._say("policy", buttons, p=policy, next=next_round(policy, on=self._today()))
 
     def _cmd_calendar(self, who: Who, cmd: Command) -> list[Reply]:
-        return self._calendar(who, rotate=False)
+        return self._calendar(who, rotate=bool(cmd.args) and cmd.args[0] in ("更换", "rotate"))
 
     def _calendar(self, who: Who, *, rotate: bool) -> list[Reply]:
         refused = self._private_only(who)
@@ -357,7 +412,7 @@ class ChatService:
             return refused
         found = self._registered(who)
         if found is None:
-            return self._plain("您还没有登记企业。发 /register 开始。")
+            return self._not_registered(who)
         token = self.store.issue_token(
             found[0], now=self.clock()
         )  # each request gives a fresh link
@@ -367,7 +422,14 @@ class ChatService:
         png = io.BytesIO()
         qr.save(png, kind="png", scale=6)
         buttons = ((Button("更换链接（旧链接失效）", data="cal:rotate"),),)
-        replies = self._say("calendar", buttons, name=found[1], https=https, webcal=webcal)
+        replies = self._say(
+            "calendar",
+            buttons,
+            name=found[1],
+            https=https,
+            webcal=webcal,
+            typed=who.channel != "telegram",
+        )
         replies[0] = Reply(replies[0].text, replies[0].buttons, png.getvalue())
         return ([Reply("已更换，旧链接已失效。")] if rotate else []) + replies
 
@@ -378,7 +440,7 @@ class ChatService:
         subscriber = self._subscriber(who)
         prefs = self.store.preferences(subscriber)
         if prefs is None:
-            return self._plain("您还没有登记企业。发 /register 开始。")
+            return self._not_registered(who)
         words = dict(a.split("=", 1) for a in cmd.text.split()[1:] if "=" in a)
         changes: dict[str, Any] = {}
         errors: list[str] = []

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 
-from bot._chat import ChatService, Reply, Who, strip_tags
+from bot._chat import ChatService, Reply, Who, as_typed, split_long, strip_tags, utf8_size
 from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
 
 log = logging.getLogger("huiqi.wecom")
@@ -33,6 +34,23 @@ MAX_AGE = dt.timedelta(minutes=5)  # older callbacks are treated as replays
 RETRY_LATER = {-1, 45009, 45033, 45047}  # system busy; API frequency limits
 GONE = {60111, 60102, 81013, 40003, 60020, 81011}  # user not found / not in the app's scope
 TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token: refresh and retry once
+TEXT_BYTES = 2048  # WeCom cuts app text messages longer than this (UTF-8 bytes)
+MARKDOWN_BYTES = 4096  # the robot's markdown limit
+DETAIL = re.compile(r"^详情：/policy (\S+)$", re.MULTILINE)
+HEADLINE = re.compile(r"^((?:\d+\. )?)(【[^】\n]+】.*)$", re.MULTILINE)
+
+
+def for_members(text: str, public_url: str) -> str:
+    """A reminder as a WeCom member reads it: the detail command in WeCom's words, and a link."""
+    return DETAIL.sub(
+        lambda m: f"详情：发送“政策 {m[1]}”，或打开 {public_url}/policies/{m[1]}", text
+    )
+
+
+def as_markdown(text: str, public_url: str) -> str:
+    """A reminder or digest as robot markdown: headlines bold, details linked."""
+    text = HEADLINE.sub(lambda m: f"{m[1]}**{m[2]}**", text)
+    return DETAIL.sub(lambda m: f"[查看详情]({public_url}/policies/{m[1]})", text)
 
 
 class CallbackError(Exception):
@@ -81,7 +99,7 @@ class CallbackGuard:
 
 def reply_text(reply: Reply) -> str:
     """A chat reply as WeCom text: tags stripped, link buttons written out."""
-    text = strip_tags(reply.text)
+    text = as_typed(strip_tags(reply.text))
     links = [f"{b.label}：{b.url}" for row in reply.buttons for b in row if b.url]
     return "\n".join([text, *links])
 
@@ -117,6 +135,7 @@ class WeComChannel:
     client: WeChatClient
     agent_id: str
     clock: Callable[[], dt.datetime]
+    public_url: str = ""
     name: str = CHANNEL
     rate_per_second: float | None = 10.0
     per_member: bool = True  # WeCom: 30 messages/min to one member
@@ -126,9 +145,10 @@ class WeComChannel:
 
     async def reply(self, address: str, text: str) -> SendResult:
         """An answer to a member's own message: sent at once, whatever the minute."""
-        return await asyncio.to_thread(self._send, address, text)
+        return await asyncio.to_thread(self._send_parts, address, text)
 
     async def send(self, address: str, text: str) -> SendResult:
+        text = for_members(text, self.public_url)
         now = self.clock()
         local = now.astimezone(dt.timezone(dt.timedelta(hours=8)))
         if local.minute in (0, 30):
@@ -147,11 +167,20 @@ class WeComChannel:
         if self.per_member:
             limiter = self._limits.setdefault(address, AsyncLimiter(1, 2.0))
             async with limiter:
-                result = await asyncio.to_thread(self._send, address, text)
+                result = await asyncio.to_thread(self._send_parts, address, text)
         else:
-            result = await asyncio.to_thread(self._send, address, text)
+            result = await asyncio.to_thread(self._send_parts, address, text)
         if result.status == OK:
             self._sent_today = (day, count + 1)
+        return result
+
+    def _send_parts(self, address: str, text: str) -> SendResult:
+        """Send a text in parts WeCom will not cut; stop at the first part that fails."""
+        result = SendResult(OK)
+        for part in split_long(text, TEXT_BYTES, utf8_size):
+            result = self._send(address, part)
+            if result.status != OK:
+                break
         return result
 
     def _send(self, address: str, text: str) -> SendResult:
@@ -213,6 +242,7 @@ class RobotChannel:
 
     robots: dict[str, str]  # address -> webhook URL
     client: httpx.AsyncClient
+    public_url: str = ""
     name: str = ROBOT_CHANNEL
     rate_per_second: float | None = None
     _limits: dict[str, AsyncLimiter] = field(default_factory=dict, init=False, repr=False)
@@ -222,14 +252,23 @@ class RobotChannel:
         if url is None:
             return SendResult(PERMANENT, detail="robot no longer configured")
         limiter = self._limits.setdefault(address, AsyncLimiter(1, 3.0))  # 20 per minute
-        async with limiter:
-            try:
-                response = await self.client.post(
-                    url, json={"msgtype": "markdown", "markdown": {"content": text}}
-                )
-                body = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                return SendResult(TRANSIENT, detail=type(exc).__name__)
+        result = SendResult(OK)
+        markdown = as_markdown(text, self.public_url)
+        for part in split_long(markdown, MARKDOWN_BYTES, utf8_size):
+            async with limiter:
+                result = await self._post(url, part)
+            if result.status != OK:
+                break
+        return result
+
+    async def _post(self, url: str, content: str) -> SendResult:
+        try:
+            response = await self.client.post(
+                url, json={"msgtype": "markdown", "markdown": {"content": content}}
+            )
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return SendResult(TRANSIENT, detail=type(exc).__name__)
         code = int(body.get("errcode", -1)) if isinstance(body, dict) else -1
         if code == 0:
             return SendResult(OK)

@@ -8,17 +8,20 @@ import datetime as dt
 import hashlib
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot._app import create_app
-from bot._service import World, renderer, rounds_by_key, sync_rounds
+from bot._chat import split_long, utf8_size
+from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
 from bot._settings import Secret, Settings
 from bot._wecom import (
     CallbackError,
@@ -167,11 +170,23 @@ def post(client: TestClient, user: str, content: str, msg_id: int) -> int:
     return client.post("/wecom/callback", params=query, content=envelope(encrypted)).status_code
 
 
-def replies(client: TestClient, fake: FakeWeCom, user: str) -> list[str]:
-    """The app messages to a member, once the replies handled in the background are done."""
+def in_app(client: TestClient, job: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a coroutine on the app's own event loop (where its limiters and tasks live)."""
+    assert client.portal is not None, "the app is not running"
+    return client.portal.call(job)
+
+
+def ask(client: TestClient, fake: FakeWeCom, user: str, content: str, msg_id: int) -> str:
+    """Post a member's message; return the app messages it brought, joined (each within 2,048
+    bytes, WeCom's limit), once the replies handled in the background are done."""
+    before = len(fake.texts(user))
+    assert post(client, user, content, msg_id) == 200
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    client.portal.call(runtime.wecom.drain)  # type: ignore[union-attr]
-    return fake.texts(user)
+    in_app(client, runtime.wecom.drain)
+    new = fake.texts(user)[before:]
+    assert new, f"no answer to {content}"
+    assert all(len(m.encode()) <= 2048 for m in new), [len(m.encode()) for m in new]
+    return "\n".join(new)
 
 
 def test_callbacks_end_to_end(fake: tuple[FakeWeCom, str], tmp_path: Path) -> None:
@@ -208,28 +223,33 @@ def test_callbacks_end_to_end(fake: tuple[FakeWeCom, str], tmp_path: Path) -> No
             == 403
         )
 
-        assert (
-            post(
-                client,
-                "zhangsan",
-                REGISTER,
-                11,
-            )
-            == 200
-        )
-        assert replies(client, api, "zhangsan")[0].startswith(
+        registered = ask(client, api, "zhangsan", REGISTER, 11)
+        assert registered.startswith(
             "已登记：鄂州某光电科技有限公司\n行业：C39（计算机、通信和其他电子设备制造业），小型企业"
         )
-        assert post(client, "zhangsan", "可申报", 12) == 200
-        assert replies(client, api, "zhangsan")[1].startswith("可申报的政策（第1/")
-        assert post(client, "zhangsan", "近期", 13) == 200
-        assert "企业“千名引硕工程”人才生活补贴" in replies(client, api, "zhangsan")[2]
-        assert post(client, "zhangsan", "日历", 14) == 200
-        calendar = replies(client, api, "zhangsan")[3]
-        assert "https://huiqi.example.cn/feeds/e/" in calendar
-        assert post(client, "zhangsan", "日历", 14) == 403  # the same MsgId again: a replay
-        assert post(client, "lisi", "随便说点什么", 15) == 200
-        assert replies(client, api, "lisi")[0].startswith("惠企政策提醒：")
+        assert "发送“可申报”查看理由" in registered
+        first = ask(client, api, "zhangsan", "可申报", 12)
+        assert first.startswith("可申报的政策（第1/")
+        assert first.rstrip().endswith("下一页：发送“可申报 2”")
+        assert ask(client, api, "zhangsan", "可申报 2", 13).startswith("可申报的政策（第2/")
+        upcoming = ask(client, api, "zhangsan", "近期", 14)
+        assert "企业“千名引硕工程”人才生活补贴" in upcoming
+        assert "/policy" not in upcoming  # WeCom members type 政策, not slash commands
+        assert (
+            "企业“千名引硕工程”人才生活补贴 政策 talent-living-allowance-masters-doctors"
+            in upcoming
+        )
+        calendar = ask(client, api, "zhangsan", "日历", 15)
+        link = calendar.split("https://huiqi.example.cn/feeds/e/")[1].split(".ics")[0]
+        assert "链接泄露时发送“日历 更换”" in calendar
+        rotated = ask(client, api, "zhangsan", "日历 更换", 16)
+        assert rotated.startswith("已更换，旧链接已失效。")
+        assert client.get(f"/feeds/e/{link}.ics").status_code == 404
+        assert post(client, "zhangsan", "日历", 15) == 403  # the same MsgId again: a replay
+        assert ask(client, api, "lisi", "随便说点什么", 17).startswith("惠企政策提醒：")
+        assert ask(client, api, "lisi", "可申报", 18).startswith(
+            "您还没有登记企业。请按这个格式发送：\n注册 行业=C39"
+        )
         assert api.tokens_issued == 1  # the access token was cached across all the calls
 
 
@@ -333,3 +353,75 @@ def test_group_robot_markdown_and_errcode(fake: tuple[FakeWeCom, str]) -> None:
     ]
     with pytest.raises(ValueError, match="unknown categories nope"):
         parse_robots(("https://x/send?key=B#nope",), ("talent",))
+
+
+def test_robot_gets_digest_and_announcement_through_the_app(
+    fake: tuple[FakeWeCom, str], tmp_path: Path
+) -> None:
+    """A configured robot hears Monday's digest of its categories and a confirmed round."""
+    api, base = fake
+    monday = dt.datetime(2026, 11, 23, 9, 31, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    clock = [NOW]  # robots configured on Sunday, their first digest due on Monday
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'huiqi.db'}",
+        public_url="https://huiqi.example.cn",
+        wecom_robot_webhooks=(
+            Secret(f"{base}/cgi-bin/webhook/send?key=TALENT#talent"),
+            Secret(f"{base}/cgi-bin/webhook/send?key=AWARDS#designation"),
+        ),
+    )
+    app = create_app(settings, WORLD, clock=lambda: clock[0], channels={})
+    with TestClient(app) as client:
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        assert api.robot_posts == []
+        clock[0] = monday
+        in_app(client, runtime.dispatcher.tick)
+        talent = [p for p in api.robot_posts if p["key"] == "TALENT"]
+        assert len(talent) == 1
+        digest = talent[0]["markdown"]["content"]
+        assert digest.startswith("**【本周政策申报提示】未来两周开始或截止的批次")
+        assert "企业“千名引硕工程”人才生活补贴" in digest
+        assert (
+            "[查看详情](https://huiqi.example.cn/policies/talent-living-allowance-masters-doctors)"
+            in digest
+        )
+        awards_before = len([p for p in api.robot_posts if p["key"] == "AWARDS"])
+        clock[0] += dt.timedelta(hours=1)
+        add_round(
+            runtime.store,
+            WORLD.catalog,
+            "provincial-hidden-champion",
+            open=dt.date(2027, 3, 1),
+            close=dt.date(2027, 3, 31),
+            notice_url=None,
+            now=clock[0],
+        )
+        in_app(client, runtime.dispatcher.tick)
+        awards = [p for p in api.robot_posts if p["key"] == "AWARDS"]
+        assert len(awards) == awards_before + 1
+        assert awards[-1]["markdown"]["content"].startswith(
+            "**【通知已发布】产业领域隐形冠军**\n申报时间：2027-03-01 至 2027-03-31"
+        )
+        assert len([p for p in api.robot_posts if p["key"] == "TALENT"]) == 1  # not its category
+
+
+@given(st.text(alphabet=st.sampled_from("申报截止政策ab1 \n。"), max_size=3000))
+def test_split_keeps_every_part_within_the_byte_limit(text: str) -> None:
+    """Every part fits WeCom's byte limit, and nothing but white space is lost between parts."""
+    parts = split_long(text, 200, utf8_size)
+    assert all(utf8_size(p) <= 200 for p in parts)
+    assert "".join("".join(parts).split()) == "".join(text.split())
+
+
+def test_long_reminder_goes_out_in_parts(fake: tuple[FakeWeCom, str]) -> None:
+    """A reminder longer than 2,048 bytes arrives whole, in parts WeCom will not cut."""
+    api, base = fake
+    channel = channel_for(base, [NOW])
+    lines = [
+        f"{i}. 企业“千名引硕工程”人才生活补贴，申报时间 2026-12-01 至 2026-12-25" for i in range(60)
+    ]
+    assert asyncio.run(channel.send("u9", "\n".join(lines))) == SendResult("ok")
+    got = api.texts("u9")
+    assert len(got) > 1
+    assert all(len(m.encode()) <= 2048 for m in got)
+    assert "\n".join(got).split("\n") == lines
