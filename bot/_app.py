@@ -255,6 +255,13 @@ def start_wecom(
     public = public_url_of(settings)
     service = ChatService(world, store, clock=clock, public_url=public)
     log.info("wecom: app %s, callback %s%s", agent, public, WECOM_PATH)
+    if settings.public_url is None:
+        log.warning(
+            "wecom: HUIQI_PUBLIC_URL is not set: WeCom can only reach %s%s through a proxy, "
+            "and calendar links in replies point at that local address",
+            public,
+            WECOM_PATH,
+        )
     return WeComRuntime(
         CallbackGuard(crypto, clock), WeComChannel(client, agent, clock, public), service, set()
     )

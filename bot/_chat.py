@@ -17,7 +17,7 @@ from typing import Any
 import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bot._commands import USAGE, Command, parse_command, profile_from_fields
+from bot._commands import FIELD_WORDS, USAGE, Command, parse_command, profile_from_fields
 from bot._service import World, add_round, replan, sync_rounds, upcoming
 from bot._views import TEMPLATES_DIR
 from schedulers import local_date, next_round
@@ -277,17 +277,43 @@ class ChatService:
             self.drafts[(who.channel, who.chat)] = Draft()
             return self._plain("开始登记（随时发 /cancel 取消）。\n第1步：请输入企业名称。")
         raw = profile_from_fields(dict(cmd.fields))
+        word = raw.get("industry")
+        if isinstance(word, str) and word and not re.fullmatch(r"[A-Za-z]\d{0,4}", word):
+            try:
+                normalize_industry(self.world.vocab.industries, word)
+            except ValueError:
+                term, matches = self._industry_matches(word)
+                if len(matches) != 1:
+                    return self._industry_choices(word, matches)
+                raw["industry"] = matches[0].full_code  # a word naming one industry
+                if term and term in self.world.vocab.chains:
+                    raw.setdefault("chains", [term.name])
         current = self._registered(who)
         if current is not None:  # a correction: keep what is not being changed
             raw = {**current[2], **raw}
         raw.setdefault("name", who.display)
         return self._save(who, raw)
 
+    def _industry_choices(self, word: str, matches: list[Any]) -> list[Reply]:
+        """A one-line registration whose 行业 word fits no industry, or several."""
+        if not matches:
+            return self._plain(
+                f"没找到“{word}”对应的行业。请写《国民经济行业分类》代码，如 行业=C39"
+                "（计算机、通信和其他电子设备制造业），或换个关键词。"
+            )
+        shown = "\n".join(f"{d.full_code} {d.name}" for d in matches[:12])
+        more = f"\n……共 {len(matches)} 个" if len(matches) > 12 else ""
+        return self._plain(
+            f"“{word}”对应多个行业，请把 行业= 改成其中一个代码后重发：\n{shown}{more}"
+        )
+
     def _save(self, who: Who, raw: dict[str, Any]) -> list[Reply]:
         try:
             profile = parse_profile(raw, self.world.vocab)
         except ProfileError as exc:
-            lines = "\n".join(f"• {e}" for e in exc.errors)
+            lines = "\n".join(
+                f"• {FIELD_WORDS.get(e.field, (e.field,))[0]}：{e.message}" for e in exc.errors
+            )
             return self._plain(f"登记信息有误，请修改后重发：\n{lines}\n\n示例：{USAGE}")
         subscriber = self._subscriber(who)
         stored = {k: v for k, v in raw.items() if v is not None}
@@ -657,17 +683,22 @@ class ChatService:
             )
         return self._plain("请点选上面的按钮，或发 /cancel 取消。")
 
+    def _industry_matches(self, text: str) -> tuple[Any, list[Any]]:
+        """The industry group a word names (if any) and the divisions it or the word covers."""
+        term = self.world.vocab.find("industry_groups", text)
+        divisions = term.divisions if term else ()
+        matches = [
+            d
+            for d in self.world.vocab.industries.divisions.values()
+            if d.code in divisions or (text and text in d.name)
+        ]
+        return term, matches
+
     def _industry_text(self, draft: Draft, text: str) -> list[Reply]:
         try:
             draft.profile["industry"] = normalize_industry(self.world.vocab.industries, text)
         except ValueError:
-            term = self.world.vocab.find("industry_groups", text)
-            divisions = term.divisions if term else ()
-            matches = [
-                d
-                for d in self.world.vocab.industries.divisions.values()
-                if d.code in divisions or (text and text in d.name)
-            ]
+            term, matches = self._industry_matches(text)
             if not matches:
                 return self._plain(
                     f"没找到“{text}”对应的行业。请选门类，或输入代码如 C39。", self._sections()

@@ -6,6 +6,7 @@ Read once into a frozen value; secrets are wrapped so that `repr()` and logs nev
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,8 @@ class Settings:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise SettingsError(f"HUIQI_PORT={port_text!r}: expected a port number 1-65535")
 
+        _check_wecom(values)
+
         def secret(key: str) -> Secret | None:
             return Secret(values[key]) if key in values else None
 
@@ -119,6 +122,33 @@ class Settings:
         if self.wecom_secret:
             on.append("wecom")
         return tuple(on)
+
+
+def _check_wecom(values: Mapping[str, str]) -> None:
+    """WeCom values in the shapes its admin console gives; the message never shows a secret."""
+    aes = values.get("HUIQI_WECOM_AES_KEY")
+    if aes is not None and not re.fullmatch(r"[A-Za-z0-9]{43}", aes):
+        raise SettingsError(
+            f"HUIQI_WECOM_AES_KEY: expected the 43-letter EncodingAESKey from the app's "
+            f"接收消息 settings (letters and digits), got {len(aes)} characters"
+        )
+    token = values.get("HUIQI_WECOM_TOKEN")
+    if token is not None and not re.fullmatch(r"[A-Za-z0-9]{1,32}", token):
+        raise SettingsError(
+            f"HUIQI_WECOM_TOKEN: expected the app's callback Token (1-32 letters and digits), "
+            f"got {len(token)} characters"
+        )
+    agent = values.get("HUIQI_WECOM_AGENT_ID")
+    if agent is not None and not agent.isdigit():
+        raise SettingsError(f"HUIQI_WECOM_AGENT_ID={agent!r}: expected the app's numeric AgentId")
+    robots = [x.strip() for x in values.get("HUIQI_WECOM_ROBOT_WEBHOOK", "").split(",")]
+    for number, robot in enumerate((r for r in robots if r), start=1):
+        if not re.match(r"https?://[^/?#]+/\S*[?&]key=[^&#]+", robot):
+            raise SettingsError(
+                f"HUIQI_WECOM_ROBOT_WEBHOOK entry {number}: expected the robot's webhook address, "
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..., optionally followed "
+                "by #category+category"
+            )
 
 
 def load(dotenv: Path = Path(".env")) -> Settings:

@@ -46,3 +46,33 @@ def test_lists_are_split_on_commas() -> None:
         "tg:1",
         "wecom:lisi",
     )
+
+
+WECOM = {
+    "HUIQI_WECOM_CORP_ID": "ww1234567890abcdef",
+    "HUIQI_WECOM_AGENT_ID": "1000002",
+    "HUIQI_WECOM_SECRET": "APP-SECRET-VALUE",
+    "HUIQI_WECOM_TOKEN": "QDG6eK",
+    "HUIQI_WECOM_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+}
+
+
+def test_wecom_values_checked_without_showing_secrets() -> None:
+    """A mistyped AES key, token, agent id or robot address is named; no secret is echoed."""
+    settings = Settings.from_env(WECOM)
+    assert settings.channels == ("console", "wecom")
+    assert "APP-SECRET-VALUE" not in repr(settings)
+    for key, value, expected in (
+        ("HUIQI_WECOM_AES_KEY", "tooShortKey", "expected the 43-letter EncodingAESKey"),
+        ("HUIQI_WECOM_TOKEN", "has space", "expected the app's callback Token"),
+        ("HUIQI_WECOM_AGENT_ID", "app", "expected the app's numeric AgentId"),
+        ("HUIQI_WECOM_ROBOT_WEBHOOK", "qyapi/send?key=SECRET1", "entry 1: expected the robot"),
+    ):
+        with pytest.raises(SettingsError, match=expected) as info:
+            Settings.from_env({**WECOM, key: value})
+        assert value not in str(info.value) or key == "HUIQI_WECOM_AGENT_ID"
+    robots = Settings.from_env(
+        {"HUIQI_WECOM_ROBOT_WEBHOOK": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K1#tax"}
+    )
+    assert len(robots.wecom_robot_webhooks) == 1
+    assert "K1" not in repr(robots)

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot._app import create_app
-from bot._chat import split_long, utf8_size
+from bot._chat import ChatService, Who, split_long, utf8_size
 from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
 from bot._settings import Secret, Settings
 from bot._wecom import (
@@ -30,6 +30,7 @@ from bot._wecom import (
     WeComChannel,
     make_client,
     parse_robots,
+    reply_text,
 )
 from schedulers import SHANGHAI, Dispatcher, RecordingChannel, SendResult, load_catalog
 from subscriptions import NewReminder, Store, StoredRound, load_size_standard, load_vocab
@@ -425,3 +426,23 @@ def test_long_reminder_goes_out_in_parts(fake: tuple[FakeWeCom, str]) -> None:
     assert len(got) > 1
     assert all(len(m.encode()) <= 2048 for m in got)
     assert "\n".join(got).split("\n") == lines
+
+
+def test_one_line_registration_takes_industry_words(store: Store) -> None:
+    """行业= takes a code or a word: one industry is used, several are listed, none explained."""
+    service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://huiqi.example.cn")
+    who = Who("wecom", "wangwu", "wangwu", "wangwu")
+
+    def say(text: str) -> str:
+        return "\n".join(reply_text(r) for r in service.handle_text(who, text))
+
+    assert say("注册 名称=甲公司 行业=汽车 人数=10 营收=100").startswith(
+        "已登记：甲公司\n行业：C36（汽车制造业），微型企业"
+    )
+    several = say("注册 行业=纺织")
+    assert several.startswith("“纺织”对应多个行业，请把 行业= 改成其中一个代码后重发：")
+    assert "C17 纺织业" in several
+    assert "C18 纺织服装、服饰业" in several
+    assert say("注册 行业=量子点").startswith("没找到“量子点”对应的行业。")
+    assert "• 人数：从业人数应为整数" in say("注册 人数=一百八十")
+    assert "行业：C36（汽车制造业）" in say("我的资料")  # nothing changed by the refused ones
