@@ -473,6 +473,19 @@ class Store:
             )
             return max(cast(CursorResult[Any], s.execute(stmt)).rowcount, 0)
 
+    def live_token_since(self, enterprise_id: int) -> dt.datetime | None:
+        """When the enterprise's live private-feed token was issued; None when it has none."""
+        with self.session() as s:
+            created: dt.datetime | None = s.scalar(
+                select(FeedTokenRow.created_at)
+                .where(
+                    FeedTokenRow.enterprise_id == enterprise_id, FeedTokenRow.revoked_at.is_(None)
+                )
+                .order_by(FeedTokenRow.created_at.desc())
+                .limit(1)
+            )
+        return created
+
     def enterprise_for_token(self, token: str) -> int | None:
         """The enterprise a live token belongs to; None for unknown and revoked alike."""
         digest = _token_hash(token)

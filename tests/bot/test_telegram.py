@@ -194,6 +194,9 @@ def test_calendar_with_rotation(harness: Harness) -> None:
         assert photo["photo"].startswith(b"\x89PNG")
         old = photo["caption"].split("https://huiqi.example.cn/feeds/e/")[1].split(".ics")[0]
         assert harness.store.feed_owner(old) is not None
+        again = (await harness.send("/calendar"))[0]  # asking again keeps the subscribed link
+        assert again.startswith("鄂州某光电科技有限公司 的日历链接已于11月22日发给您，仍然有效")
+        assert harness.store.feed_owner(old) is not None
         replies = await harness.press("cal:rotate")
         assert replies[0] == "已更换，旧链接已失效。"
         new = replies[1].split("https://huiqi.example.cn/feeds/e/")[1].split(".ics")[0]

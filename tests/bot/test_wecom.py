@@ -243,6 +243,10 @@ def test_callbacks_end_to_end(fake: tuple[FakeWeCom, str], tmp_path: Path) -> No
         calendar = ask(client, api, "zhangsan", "日历", 15)
         link = calendar.split("https://huiqi.example.cn/feeds/e/")[1].split(".ics")[0]
         assert "链接泄露时发送“日历 更换”" in calendar
+        again = ask(client, api, "zhangsan", "日历", 19)
+        assert "仍然有效" in again
+        assert "发送“日历 更换”获取新链接" in again
+        assert client.get(f"/feeds/e/{link}.ics").status_code == 200
         rotated = ask(client, api, "zhangsan", "日历 更换", 16)
         assert rotated.startswith("已更换，旧链接已失效。")
         assert client.get(f"/feeds/e/{link}.ics").status_code == 404
