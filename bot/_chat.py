@@ -318,7 +318,7 @@ class ChatService:
         subscriber = self._subscriber(who)
         stored = {k: v for k, v in raw.items() if v is not None}
         self.store.register(subscriber, stored, now=self.clock())
-        replan(self.store, self.world, now=self.clock())
+        replan(self.store, self.world, now=self.clock(), only={subscriber})
         ctx = Context.of(profile, self.world.vocab, self.world.standard)
         decisions = [match(ctx, p, on=self._today()).decision for p in self.world.catalog.policies]
         counts = {d: decisions.count(d) for d in ("eligible", "possible")}
@@ -605,7 +605,7 @@ class ChatService:
             return self._plain(f"没有这些类别：{'、'.join(unknown)}。可选：{listing}")
         subscriber = self._subscriber(who)
         self.store.set_categories(subscriber, sorted(set(keys)), now=self.clock())
-        replan(self.store, self.world, now=self.clock())
+        replan(self.store, self.world, now=self.clock(), only={subscriber})
         chosen = "、".join(names[k] for k in sorted(set(keys)))
         return self._plain(
             f"已订阅：{chosen}。每周一推送未来两周的申报批次；市经信局发布通知时另行公告。"

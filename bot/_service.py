@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,11 +128,13 @@ def refresh_matches(store: Store, world: World, *, on: dt.date) -> int:
     return len(found)
 
 
-def audiences(store: Store, world: World, *, on: dt.date) -> list[Audience]:
-    """Every active subscription with the policies its enterprise matches (cached)."""
+def audiences(
+    store: Store, world: World, *, on: dt.date, only: Collection[int] | None = None
+) -> list[Audience]:
+    """Every active subscription (or those of `only`) with the policies its enterprise matches."""
     refresh_matches(store, world, on=on)
     out = []
-    for sub in store.subscriptions():
+    for sub in store.subscriptions(only):
         hour, minute = (int(x) for x in sub["send_time"].split(":"))
         prefs = Preferences(
             offsets=sub["offsets"],
@@ -149,18 +151,29 @@ def audiences(store: Store, world: World, *, on: dt.date) -> list[Audience]:
     return out
 
 
-def replan(store: Store, world: World, *, now: dt.datetime, horizon: dt.timedelta = HORIZON) -> int:
-    """Plan every reminder up to the horizon and enqueue the new ones; return how many."""
+def replan(
+    store: Store,
+    world: World,
+    *,
+    now: dt.datetime,
+    horizon: dt.timedelta = HORIZON,
+    only: Collection[int] | None = None,
+) -> int:
+    """Plan every reminder up to the horizon and enqueue the new ones; return how many.
+
+    `only` limits planning to some subscribers (one who just registered or subscribed), so a
+    chat answer does not wait for the whole city to be planned.
+    """
     sync_rounds(store, world.catalog, now=now)
     infos = round_infos(store, world.catalog)
     planned: list[Reminder] = plan(
-        audiences(store, world, on=local_date(now)),
+        audiences(store, world, on=local_date(now), only=only),
         infos,
         now=now,
         until=now + horizon,
         is_workday=is_workday,
     )
-    groups = [GroupAudience(s, c, since) for s, c, since in store.category_subscriptions()]
+    groups = [GroupAudience(s, c, since) for s, c, since in store.category_subscriptions(only)]
     # Group digests are planned a few weeks ahead only: categories change more often.
     planned += weekly_digests(
         groups, infos, now=now, until=now + dt.timedelta(days=21), is_workday=is_workday

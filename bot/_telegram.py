@@ -6,6 +6,7 @@ Bot API server, or the fake one in the tests).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import warnings
@@ -131,7 +132,8 @@ def build_application(
             if member.status in ("administrator", "creator"):
                 who = replace(who, admin=True)  # a group admin may manage the group
         try:
-            replies = service.handle_text(who, message.text)
+            # Off the event loop: a registration matches and plans, which takes database time.
+            replies = await asyncio.to_thread(service.handle_text, who, message.text)
         except Exception:  # a bug must not leave the user without an answer
             log.exception("chat handler failed")
             replies = [Reply("抱歉，处理时出错了，请稍后再试。")]
@@ -144,7 +146,7 @@ def build_application(
             return
         await query.answer()
         try:
-            replies = service.handle_button(who, query.data or "")
+            replies = await asyncio.to_thread(service.handle_button, who, query.data or "")
         except Exception:
             log.exception("button handler failed")
             replies = [Reply("抱歉，处理时出错了，请稍后再试。")]

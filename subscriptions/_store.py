@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,16 +252,20 @@ class Store:
             s.flush()
             return row.id
 
-    def subscriptions(self) -> list[dict[str, Any]]:
-        """Every subscription of an active subscriber, with its enterprise's cached matches."""
+    def subscriptions(self, only: Collection[int] | None = None) -> list[dict[str, Any]]:
+        """Every subscription of an active subscriber (or of those `only`), with its
+        enterprise's cached matches."""
+        query = (
+            select(SubscriptionRow, EnterpriseRow.matches, SubscriberRow.channel)
+            .join(EnterpriseRow, EnterpriseRow.id == SubscriptionRow.enterprise_id)
+            .join(SubscriberRow, SubscriberRow.id == SubscriptionRow.subscriber_id)
+            .where(SubscriberRow.active.is_(True))
+            .order_by(SubscriptionRow.id)
+        )
+        if only is not None:
+            query = query.where(SubscriptionRow.subscriber_id.in_(list(only)))
         with self.session() as s:
-            rows = s.execute(
-                select(SubscriptionRow, EnterpriseRow.matches, SubscriberRow.channel)
-                .join(EnterpriseRow, EnterpriseRow.id == SubscriptionRow.enterprise_id)
-                .join(SubscriberRow, SubscriberRow.id == SubscriptionRow.subscriber_id)
-                .where(SubscriberRow.active.is_(True))
-                .order_by(SubscriptionRow.id)
-            )
+            rows = s.execute(query)
             out = []
             for row in rows:
                 sub: SubscriptionRow = row[0]
@@ -379,19 +383,24 @@ class Store:
             else:
                 row.categories = list(categories)
 
-    def category_subscriptions(self) -> list[tuple[int, frozenset[str], dt.datetime]]:
-        """(subscriber id, categories, since) of every active group subscription."""
-        with self.session() as s:
-            rows = s.execute(
-                select(
-                    CategorySubscriptionRow.subscriber_id,
-                    CategorySubscriptionRow.categories,
-                    CategorySubscriptionRow.created_at,
-                )
-                .join(SubscriberRow, SubscriberRow.id == CategorySubscriptionRow.subscriber_id)
-                .where(SubscriberRow.active.is_(True))
-                .order_by(CategorySubscriptionRow.subscriber_id)
+    def category_subscriptions(
+        self, only: Collection[int] | None = None
+    ) -> list[tuple[int, frozenset[str], dt.datetime]]:
+        """(subscriber id, categories, since) of every active group subscription (or `only`)."""
+        query = (
+            select(
+                CategorySubscriptionRow.subscriber_id,
+                CategorySubscriptionRow.categories,
+                CategorySubscriptionRow.created_at,
             )
+            .join(SubscriberRow, SubscriberRow.id == CategorySubscriptionRow.subscriber_id)
+            .where(SubscriberRow.active.is_(True))
+            .order_by(CategorySubscriptionRow.subscriber_id)
+        )
+        if only is not None:
+            query = query.where(CategorySubscriptionRow.subscriber_id.in_(list(only)))
+        with self.session() as s:
+            rows = s.execute(query)
             return [(int(r[0]), frozenset(r[1]), r[2]) for r in rows]
 
     def active_subscribers(self, channel: str) -> list[tuple[int, str]]:
