@@ -519,6 +519,9 @@ class ChatService:
         if changes:
             self.store.set_preferences(subscriber, **changes)
             prefs = {**prefs, **changes}
+            # Reminders already planned follow the new settings: drop the waiting ones, plan anew.
+            self.store.forget_planned(subscriber, after=self.clock())
+            replan(self.store, self.world, now=self.clock(), only={subscriber})
         categories = "、".join(t.key for t in self.world.catalog.vocab.categories)
         return self._say("remind", prefs=prefs, categories=categories)
 

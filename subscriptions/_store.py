@@ -351,6 +351,18 @@ class Store:
                 "muted_categories": list(row.muted_categories),
             }
 
+    def forget_planned(self, subscriber_id: int, *, after: dt.datetime) -> int:
+        """Delete a subscriber's planned reminders (open, close-N) still waiting past `after`,
+        so that planning anew follows changed preferences; return how many."""
+        with self.session() as s:
+            stmt = delete(OutboxRow).where(
+                OutboxRow.subscriber_id == subscriber_id,
+                OutboxRow.status == PENDING,
+                OutboxRow.due_at > after,
+                (OutboxRow.kind == "open") | OutboxRow.kind.like("close-%"),
+            )
+            return max(cast(CursorResult[Any], s.execute(stmt)).rowcount, 0)
+
     def set_preferences(self, subscriber_id: int, **values: Any) -> None:
         """Change offsets, send time or muted policies/categories."""
         with self.session() as s:

@@ -35,3 +35,30 @@ def test_registration_plans_only_the_new_subscriber(store: Store) -> None:
     assert planned == {me}
     assert replan(store, WORLD, now=NOW) > 0  # the hourly job plans everyone else
     assert {row["subscriber_id"] for row in store.outbox()} == {me, other}
+
+
+def test_changed_reminder_settings_apply_to_planned_reminders(store: Store) -> None:
+    """提醒设置 reshapes reminders already queued: new offsets and time, muted policy gone."""
+    service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://huiqi.example.cn")
+    who = Who("wecom", "zhangsan", "zhangsan", "zhangsan")
+    service.handle_text(who, "注册 名称=乙公司 行业=C39 人数=180 营收=12000 资质=高新技术企业")
+    me = store.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
+    talent = "talent-living-allowance-masters-doctors"
+
+    def waiting() -> list[dict[str, object]]:
+        return [r for r in store.outbox() if r["subscriber_id"] == me and r["status"] == "pending"]
+
+    kinds = {r["kind"] for r in waiting() if talent in str(r["round_key"])}
+    assert {"open", "close-14", "close-7", "close-3", "close-1"} <= kinds
+    service.handle_text(who, "提醒设置 提前=7,1 时间=15:00")
+    after = waiting()
+    assert {r["kind"] for r in after if talent in str(r["round_key"])} == {
+        "open",
+        "close-7",
+        "close-1",
+    }
+    later = [r["due_at"].astimezone(SHANGHAI) for r in after if r["due_at"] > NOW]  # type: ignore[operator,attr-defined]
+    assert later
+    assert {d.time() for d in later} == {dt.time(15, 0)}
+    service.handle_text(who, f"提醒设置 屏蔽={talent}")
+    assert not [r for r in waiting() if talent in str(r["round_key"])]
