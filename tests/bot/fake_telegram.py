@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.bot.local_server import serve_local
 
 BOT = {"id": 4242, "is_bot": True, "first_name": "惠企", "username": "huiqi_bot"}
 
@@ -130,25 +128,10 @@ class FakeTelegram:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve_fake() -> Iterator[tuple[FakeTelegram, str]]:
     """Run the fake on 127.0.0.1; yield it and its base URL (for HUIQI_TELEGRAM_API_URL)."""
     fake = FakeTelegram()
     app = Starlette(routes=[Route("/bot{token}/{method}", fake.handle, methods=["GET", "POST"])])
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)  # waiting for the thread to bind the port
-    try:
-        yield fake, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_local(app) as base:
+        yield fake, base
