@@ -17,7 +17,14 @@ from typing import Any
 import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bot._commands import FIELD_WORDS, USAGE, Command, parse_command, profile_from_fields
+from bot._commands import (
+    COMMAND_WORDS,
+    FIELD_WORDS,
+    USAGE,
+    Command,
+    parse_command,
+    profile_from_fields,
+)
 from bot._service import World, add_round, replan, sync_rounds, upcoming
 from bot._views import TEMPLATES_DIR
 from schedulers import local_date, next_round
@@ -46,6 +53,9 @@ class Button:
     url: str | None = None
 
 
+ROTATE_BUTTON = ((Button("更换链接（旧链接失效）", data="cal:rotate"),),)
+
+
 @dataclass(frozen=True)
 class Reply:
     """One message to send back."""
@@ -65,6 +75,11 @@ class Who:
     display: str
     group: bool = False
     admin: bool = False
+
+    @property
+    def typed(self) -> bool:
+        """The chat has no buttons (WeCom, WeChat): every command is a typed word."""
+        return self.channel != "telegram"
 
 
 @dataclass
@@ -114,24 +129,8 @@ def utf8_size(text: str) -> int:
     return len(text.encode())
 
 
-TYPED_WORDS = {
-    "register": "注册",
-    "profile": "我的资料",
-    "match": "可申报",
-    "upcoming": "近期",
-    "policy": "政策",
-    "calendar": "日历",
-    "remind": "提醒设置",
-    "stop": "退订",
-    "cancel": "取消",
-    "help": "帮助",
-    "start": "帮助",
-    "subscribe": "订阅类别",
-    "unsubscribe": "取消订阅",
-    "announce": "公告",
-    "rounds": "批次",
-    "stats": "统计",
-}
+# Each slash command as the word a WeCom or WeChat user types: its first Chinese name.
+TYPED_WORDS = {name: words[1] for name, words in COMMAND_WORDS.items() if words[0].isascii()}
 SLASH_COMMAND = re.compile(r"(?<![\w/.:])/(" + "|".join(TYPED_WORDS) + r")\b")
 
 
@@ -244,12 +243,12 @@ class ChatService:
         return self._cmd_help(who, cmd)
 
     def _cmd_help(self, who: Who, cmd: Command) -> list[Reply]:
-        return self._say("help" if who.channel == "telegram" else "help_text")
+        return self._say("help_text" if who.typed else "help")
 
     def _not_registered(self, who: Who) -> list[Reply]:
-        if who.channel == "telegram":
-            return self._plain("您还没有登记企业。发 /register 开始。")
-        return self._plain(f"您还没有登记企业。请按这个格式发送：\n{USAGE}")
+        if who.typed:
+            return self._plain(f"您还没有登记企业。请按这个格式发送：\n{USAGE}")
+        return self._plain("您还没有登记企业。发 /register 开始。")
 
     def _cmd_text(self, who: Who, cmd: Command) -> list[Reply]:
         return self._cmd_help(who, cmd)
@@ -269,7 +268,7 @@ class ChatService:
             return refused
         if cmd.unknown_keys:
             return self._plain(f"不认识的项目：{'、'.join(cmd.unknown_keys)}。示例：\n{USAGE}")
-        if not cmd.fields and who.channel != "telegram":  # no buttons: the one-line form
+        if not cmd.fields and who.typed:  # no buttons: the one-line form
             return self._plain(
                 f"请一行写明企业情况，例如：\n{USAGE.replace('注册', '注册 名称=鄂州某公司', 1)}"
             )
@@ -330,7 +329,7 @@ class ChatService:
             industry_name=self.world.vocab.industries.name_of(profile.industry),
             size=size,
             counts=counts,
-            typed=who.channel != "telegram",
+            typed=who.typed,
         )
 
     def _registered(self, who: Who) -> tuple[int, str, dict[str, Any]] | None:
@@ -401,7 +400,7 @@ class ChatService:
             page=page,
             pages=pages,
             total=len(items),
-            typed=who.channel != "telegram",  # no buttons: say which words turn the page
+            typed=who.typed,  # no buttons: say which words turn the page
         )
 
     def _cmd_upcoming(self, who: Who, cmd: Command) -> list[Reply]:
@@ -444,13 +443,13 @@ class ChatService:
             # Only a digest of the link is kept: it cannot be shown again, and issuing a new one
             # here would silently break the calendars already subscribed to the old one.
             day = local_date(since)
-            how = "发送“日历 更换”" if who.channel != "telegram" else "点下面的“更换链接”"
+            how = "发送“日历 更换”" if who.typed else "点下面的“更换链接”"
             return self._plain(
                 f"{found[1]} 的日历链接已于{day.month}月{day.day}日发给您，仍然有效，"
                 "请往上翻聊天记录查找（为安全起见链接不重复显示）。\n"
                 f"找不到或怀疑泄露：{how}获取新链接，旧链接随即失效，"
                 "已订阅的日历需改用新链接。",
-                ((Button("更换链接（旧链接失效）", data="cal:rotate"),),),
+                ROTATE_BUTTON,
             )
         token = self.store.issue_token(found[0], now=self.clock())  # revokes any earlier one
         https = f"{self.public_url}/feeds/e/{token}.ics"
@@ -458,14 +457,13 @@ class ChatService:
         qr = segno.make(https, error="m")
         png = io.BytesIO()
         qr.save(png, kind="png", scale=6)
-        buttons = ((Button("更换链接（旧链接失效）", data="cal:rotate"),),)
         replies = self._say(
             "calendar",
-            buttons,
+            ROTATE_BUTTON,
             name=found[1],
             https=https,
             webcal=webcal,
-            typed=who.channel != "telegram",
+            typed=who.typed,
         )
         replies[0] = Reply(replies[0].text, replies[0].buttons, png.getvalue())
         return ([Reply("已更换，旧链接已失效。")] if rotate else []) + replies
@@ -530,7 +528,7 @@ class ChatService:
         if refused:
             return refused
         buttons = ((Button("确认退订并删除", data="stop:yes"), Button("再想想", data="stop:no")),)
-        if who.channel != "telegram":
+        if who.typed:
             return self._plain("确定退订吗？企业资料、提醒和日历链接都会删除。确认请回复：确认退订")
         return self._plain("确定退订吗？企业资料、提醒和日历链接都会删除。", buttons)
 
