@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,12 +74,23 @@ class Who:
     user: str
     display: str
     group: bool = False
-    admin: bool = False
+    admin: bool = False  # one of HUIQI_ADMINS: speaks for the bureau
+    group_admin: bool = False  # administers this group: may only (un)subscribe the group
 
     @property
     def typed(self) -> bool:
         """The chat has no buttons (WeCom, WeChat): every command is a typed word."""
         return self.channel != "telegram"
+
+
+def is_admin(channel: str, user: str, admins: Sequence[str]) -> bool:
+    """Whether `user` of `channel` is one of HUIQI_ADMINS (`tg:ID`, `wecom:USERID`).
+
+    WeCom user ids are case-insensitive (the admin console shows them as typed).
+    """
+    prefix = {"telegram": "tg", "wecom": "wecom"}.get(channel, channel)
+    wanted = f"{prefix}:{user}".casefold()
+    return any(a.strip().casefold() == wanted for a in admins)
 
 
 @dataclass
@@ -594,7 +605,7 @@ class ChatService:
         names = {t.key: t.name for t in vocab.categories}
         by_name = {t.name: t.key for t in vocab.categories}
         listing = "、".join(f"{v}（{k}）" for k, v in names.items())
-        if who.group and not who.admin:
+        if who.group and not (who.admin or who.group_admin):
             return self._plain("抱歉，只有群管理员可以为本群订阅政策类别。")
         wanted = [w for arg in cmd.args for w in re.split(r"[,，、]", arg) if w]
         if not wanted:
@@ -613,7 +624,7 @@ class ChatService:
         )
 
     def _cmd_unsubscribe(self, who: Who, cmd: Command) -> list[Reply]:
-        if who.group and not who.admin:
+        if who.group and not (who.admin or who.group_admin):
             return self._plain("抱歉，只有群管理员可以取消本群的订阅。")
         self.store.set_categories(self._subscriber(who), [], now=self.clock())
         return self._plain("已取消本群的类别订阅。")

@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot._chat import ChatService, Reply, Who
+from bot._chat import ChatService, Reply, Who, is_admin
 from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
 
 log = logging.getLogger("huiqi.telegram")
@@ -60,9 +60,9 @@ def _who(update: Update, admins: Sequence[str]) -> Who | None:
     if chat is None or user is None:
         return None
     display = chat.title or user.full_name or f"Telegram用户{user.id}"
-    is_admin = f"tg:{user.id}" in admins or str(user.id) in admins
+    admin = is_admin(CHANNEL, str(user.id), admins) or str(user.id) in admins
     return Who(
-        CHANNEL, str(chat.id), str(user.id), display, group=chat.type != "private", admin=is_admin
+        CHANNEL, str(chat.id), str(user.id), display, group=chat.type != "private", admin=admin
     )
 
 
@@ -130,7 +130,9 @@ def build_application(
         if who.group and not who.admin:
             member = await context.bot.get_chat_member(int(who.chat), int(who.user))
             if member.status in ("administrator", "creator"):
-                who = replace(who, admin=True)  # a group admin may manage the group
+                # A group's admin manages that group's subscription; only HUIQI_ADMINS
+                # speak for the bureau (announcements, rounds, statistics).
+                who = replace(who, group_admin=True)
         try:
             # Off the event loop: a registration matches and plans, which takes database time.
             replies = await asyncio.to_thread(service.handle_text, who, message.text)

@@ -23,7 +23,16 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 
-from bot._chat import ChatService, Reply, Who, as_typed, split_long, strip_tags, utf8_size
+from bot._chat import (
+    ChatService,
+    Reply,
+    Who,
+    as_typed,
+    is_admin,
+    split_long,
+    strip_tags,
+    utf8_size,
+)
 from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
 
 log = logging.getLogger("huiqi.wecom")
@@ -296,7 +305,7 @@ async def handle_message(
     else:
         await channel.reply(user, "目前只能看懂文字命令。发送“帮助”查看可用的命令。")
         return
-    who = Who(CHANNEL, user, user, user, group=False, admin=f"wecom:{user}" in admins)
+    who = Who(CHANNEL, user, user, user, group=False, admin=is_admin(CHANNEL, user, admins))
     try:
         replies = await asyncio.to_thread(service.handle_text, who, text)
     except Exception:

@@ -62,3 +62,18 @@ def test_changed_reminder_settings_apply_to_planned_reminders(store: Store) -> N
     assert {d.time() for d in later} == {dt.time(15, 0)}
     service.handle_text(who, f"提醒设置 屏蔽={talent}")
     assert not [r for r in waiting() if talent in str(r["round_key"])]
+
+
+def test_admins_named_per_channel_wecom_case_insensitive() -> None:
+    """HUIQI_ADMINS names `tg:ID` and `wecom:USERID`; WeCom ids match whatever their case."""
+    from bot._chat import is_admin
+
+    admins = ("tg:7001", "wecom:ZhangSan")
+    assert [
+        is_admin("telegram", "7001", admins),
+        is_admin("telegram", "7002", admins),
+        is_admin("wecom", "zhangsan", admins),
+        is_admin("wecom", "ZHANGSAN", admins),
+        is_admin("wecom", "7001", admins),
+        is_admin("telegram", "zhangsan", admins),
+    ] == [True, False, True, True, False, False]

@@ -430,3 +430,28 @@ def test_admin_stats(harness: Harness) -> None:
         assert (await harness.send("/stats"))[0] == "抱歉，只有管理员可以查看统计。"
 
     run(harness, scenario)
+
+
+def test_group_admin_is_not_a_bureau_admin(harness: Harness) -> None:
+    """A Telegram group's admin may subscribe that group, but not announce, publish or see stats."""
+
+    async def scenario() -> None:
+        stranger = 4242
+        harness.fake.group_admins = {stranger}
+        await harness.send(ONE_LINE)
+        told = len(harness.fake.texts(USER))
+        refused = await harness.send("/announce 假通知", chat=GROUP, user=stranger)
+        assert refused == ["抱歉，只有管理员可以发布公告。"]
+        rounds = await harness.send(
+            "/rounds add talent-living-allowance-masters-doctors 开始=2026-12-01 截止=2026-12-02",
+            chat=GROUP,
+            user=stranger,
+        )
+        assert rounds == ["抱歉，只有管理员可以发布申报批次。"]
+        stats = await harness.send("/stats", chat=GROUP, user=stranger)
+        assert stats == ["抱歉，只有管理员可以查看统计。"]
+        assert len(harness.fake.texts(USER)) == told  # nobody heard the stranger
+        done = await harness.send("/subscribe 人才补贴", chat=GROUP, user=stranger)
+        assert done[0].startswith("已订阅：人才补贴。")
+
+    run(harness, scenario)
