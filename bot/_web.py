@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot._feeds import all_feed, category_feed, enterprise_feed
@@ -27,6 +27,9 @@ from subscriptions import ProfileError, Store, StoredRound, parse_profile
 
 CALENDAR = "text/calendar; charset=utf-8"
 FEED_CACHE_SIZE = 512
+# Dates a question may be asked about: rounds are computed a year either side, and the
+# extremes of the calendar (0001-01-01, 9999-12-31) would overflow that arithmetic.
+ON_RANGE = (dt.date(2000, 1, 1), dt.date(2099, 12, 31))
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,18 @@ def create_web_app(
         if text is None:
             return today()
         try:
-            return dt.date.fromisoformat(text)
+            day = dt.date.fromisoformat(text)
         except ValueError:
-            return JSONResponse({"error": f"on={text!r}: expected a date YYYY-MM-DD"}, 400)
+            day = None
+        if day is None or not ON_RANGE[0] <= day <= ON_RANGE[1]:
+            return JSONResponse(
+                {
+                    "error": f"on={text[:40]!r}: expected a date YYYY-MM-DD between "
+                    f"{ON_RANGE[0].isoformat()} and {ON_RANGE[1].isoformat()}"
+                },
+                400,
+            )
+        return day
 
     def base(request: Request) -> str:
         return (public_url or str(request.base_url)).rstrip("/")
@@ -189,7 +201,8 @@ def create_web_app(
     async def feed_category(request: Request) -> Response:
         category = request.path_params["category"]
         if category not in categories:
-            return Response(f"没有“{category}”这一类别；可用：{', '.join(categories)}", 404)
+            # The path is not echoed back: only the categories that exist are named.
+            return PlainTextResponse(f"没有这一类别；可用：{', '.join(categories)}", 404)
         got = rounds_or_503()
         if isinstance(got, Response):
             return got
@@ -209,7 +222,7 @@ def create_web_app(
         if isinstance(got, Response):
             return got
         opened, rounds, w = got
-        not_found = Response("没有这个日历（链接可能已更换或停用）", 404)
+        not_found = PlainTextResponse("没有这个日历（链接可能已更换或停用）", 404)
         owner = opened.feed_owner(request.path_params["token"])
         if owner is None:
             return not_found

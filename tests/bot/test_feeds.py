@@ -213,9 +213,17 @@ def test_category_feed_and_unknown_category(
     uids = list(parse_everywhere(talent.content, tmp_path))
     assert TALENT_UID in uids
     assert all(uid.startswith("talent-living-allowance-masters-doctors-") for uid in uids)
-    missing = client.get("/feeds/category/nope.ics")
+    missing = client.get("/feeds/category/<script>nope.ics")
     assert missing.status_code == 404
     assert "talent" in missing.text
+    assert "nope" not in missing.text  # the path is never echoed back
+    assert missing.headers["content-type"] == "text/plain; charset=utf-8"
+    unknown = client.get("/feeds/e/<script>nope.ics")
+    assert (unknown.status_code, unknown.headers["content-type"]) == (
+        404,
+        "text/plain; charset=utf-8",
+    )
+    assert "nope" not in unknown.text
 
 
 def test_pages(served: tuple[TestClient, Store]) -> None:

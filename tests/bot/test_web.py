@@ -36,7 +36,26 @@ def test_bad_on_is_400_with_message() -> None:
     """A malformed ?on is a 400 saying what is expected."""
     response = client().get("/api/policies?on=tomorrow")
     assert response.status_code == 400
-    assert response.json() == {"error": "on='tomorrow': expected a date YYYY-MM-DD"}
+    assert response.json() == {
+        "error": "on='tomorrow': expected a date YYYY-MM-DD between 2000-01-01 and 2099-12-31"
+    }
+
+
+def test_calendar_extremes_are_400_not_500() -> None:
+    """?on=0001-01-01 and ?on=9999-12-31 are refused with the accepted range, on both routes."""
+    answers = [
+        (r.status_code, r.json()["error"])
+        for path in ("/api/policies", "/api/policies/talent-living-allowance-masters-doctors")
+        for r in (client().get(f"{path}?on={day}") for day in ("0001-01-01", "9999-12-31"))
+    ]
+    assert (
+        answers
+        == [
+            (400, f"on='{day}': expected a date YYYY-MM-DD between 2000-01-01 and 2099-12-31")
+            for day in ("0001-01-01", "9999-12-31")
+        ]
+        * 2
+    )
 
 
 def test_unknown_policy_is_404() -> None:
