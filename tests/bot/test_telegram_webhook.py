@@ -63,7 +63,7 @@ def test_webhook_secret_and_update(tmp_path: Path) -> None:
             non_ascii = client.post(
                 "/telegram/webhook",
                 json=update,
-                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-tökén".encode("latin-1")},
+                headers={b"X-Telegram-Bot-Api-Secret-Token": "s3cret-tökén".encode("latin-1")},
             )
             assert non_ascii.status_code == 403
             ok = client.post(
