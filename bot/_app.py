@@ -23,7 +23,7 @@ from starlette.routing import Route
 from telegram import Update
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot import _clock
+from bot import _clock, _redact
 from bot._chat import ChatService
 from bot._service import World, renderer, replan, rounds_by_key
 from bot._settings import Settings
@@ -330,6 +330,7 @@ def run(settings: Settings, world: World, *, demo: bool = False) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    _redact.install()
     log.info(
         "%d policies, channels: %s, database: %s, http://%s:%d%s",
         len(world.catalog.policies),
@@ -344,4 +345,5 @@ def run(settings: Settings, world: World, *, demo: bool = False) -> None:
         host=settings.host,
         port=settings.port,
         log_level="info",
+        log_config=None,  # keep the root handler above, with its redacting filter
     )
