@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 import functools
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,6 +205,10 @@ def _names(vocab: Vocab, field: str, raw: Any, what: str) -> frozenset[str] | Fi
     return frozenset(found)
 
 
+# Registered names are far shorter; the store keeps 200 characters and may add a suffix.
+NAME_MAX = 100
+
+
 def parse_profile(raw: Any, vocab: Vocab) -> Profile:
     """Validate a profile mapping (the profile JSON) into a Profile; raise ProfileError."""
     if not isinstance(raw, Mapping):
@@ -221,6 +226,12 @@ def parse_profile(raw: Any, vocab: Vocab) -> Profile:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         errors.append(FieldError("name", "必填，企业名称（文字）"))
+    elif any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        errors.append(FieldError("name", "企业名称应写在一行内，不能含换行、制表符或控制字符"))
+    elif len(name.strip()) > NAME_MAX:
+        errors.append(
+            FieldError("name", f"企业名称最长{NAME_MAX}个字，实际{len(name.strip())}个字")
+        )
     else:
         values["name"] = name.strip()
 

@@ -117,3 +117,18 @@ def test_booleans_are_not_numbers() -> None:
     assert errors_of({"name": "某公司", "industry": "C39", "employees": True}) == [
         "employees：从业人数应为整数，实际是 True"
     ]
+
+
+def test_names_with_line_breaks_nul_or_10000_characters_are_refused() -> None:
+    """A name must be one line of at most 100 characters: no newline, NUL or control character."""
+    results = [
+        errors_of({"name": name, "industry": "C39"})
+        for name in ("鄂州某公司\nBEGIN:VEVENT", "鄂州\x00公司", "鄂州\u2028公司", "企" * 10_000)
+    ]
+    one_line = "name：企业名称应写在一行内，不能含换行、制表符或控制字符"
+    assert results == [
+        [one_line],
+        [one_line],
+        [one_line],
+        ["name：企业名称最长100个字，实际10000个字"],
+    ]
