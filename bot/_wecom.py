@@ -78,7 +78,7 @@ class CallbackGuard:
         """The plain echostr of WeCom's URL verification."""
         try:
             return str(self.crypto.check_signature(signature, timestamp, nonce, echostr))
-        except (InvalidSignatureException, InvalidCorpIdException, ValueError) as exc:
+        except Exception as exc:  # bad signature, corp, or an undecryptable echostr: refuse
             raise CallbackError(f"URL verification refused: {type(exc).__name__}") from None
 
     def open(self, body: bytes, signature: str, timestamp: str, nonce: str) -> Any:

@@ -450,3 +450,14 @@ def test_one_line_registration_takes_industry_words(store: Store) -> None:
     assert say("注册 行业=量子点").startswith("没找到“量子点”对应的行业。")
     assert "• 人数：从业人数应为整数" in say("注册 人数=一百八十")
     assert "行业：C36（汽车制造业）" in say("我的资料")  # nothing changed by the refused ones
+
+
+@pytest.mark.parametrize("echostr", ["AAAA", "not base64!", "QUJD" * 3, ""])
+def test_valid_signature_over_corrupted_echostr_is_refused(echostr: str) -> None:
+    """A correctly signed but undecryptable echostr is a CallbackError (403), never a crash."""
+    crypto = WeChatCrypto(DOC["token"], DOC["aes_key"], DOC["corp"])
+    g = CallbackGuard(crypto, lambda: NOW)
+    joined = "".join(sorted([DOC["token"], DOC["timestamp"], DOC["nonce"], echostr])).encode()
+    signature = hashlib.sha1(joined).hexdigest()  # noqa: S324 - WeCom's scheme
+    with pytest.raises(CallbackError):
+        g.verify_url(signature, DOC["timestamp"], DOC["nonce"], echostr)
