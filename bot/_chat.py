@@ -90,7 +90,7 @@ def is_admin(channel: str, user: str, admins: Sequence[str]) -> bool:
     """
     prefix = {"telegram": "tg", "wecom": "wecom"}.get(channel, channel)
     wanted = f"{prefix}:{user}".casefold()
-    return any(a.strip().casefold() == wanted for a in admins)
+    return any(a.casefold() == wanted for a in admins)
 
 
 @dataclass

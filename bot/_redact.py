@@ -32,10 +32,8 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install(logger_names: tuple[str, ...] = ("httpx", "uvicorn.access", "telegram", "")) -> None:
-    """Put the filter on every handler of the root logger and on the chatty libraries' loggers."""
+def install() -> None:
+    """Put the filter on the root logger's handlers, which every library's records reach."""
     flt = RedactingFilter()
-    for name in logger_names:
-        logging.getLogger(name).addFilter(flt)
     for handler in logging.getLogger().handlers:
         handler.addFilter(flt)

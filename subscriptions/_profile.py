@@ -228,12 +228,10 @@ def parse_profile(raw: Any, vocab: Vocab) -> Profile:
         errors.append(FieldError("name", "必填，企业名称（文字）"))
     elif any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
         errors.append(FieldError("name", "企业名称应写在一行内，不能含换行、制表符或控制字符"))
-    elif len(name.strip()) > NAME_MAX:
-        errors.append(
-            FieldError("name", f"企业名称最长{NAME_MAX}个字，实际{len(name.strip())}个字")
-        )
+    elif len(name := name.strip()) > NAME_MAX:
+        errors.append(FieldError("name", f"企业名称最长{NAME_MAX}个字，实际{len(name)}个字"))
     else:
-        values["name"] = name.strip()
+        values["name"] = name
 
     industry = raw.get("industry")
     if not isinstance(industry, str) or not industry.strip():
