@@ -14,10 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import httpx
 from aiolimiter import AsyncLimiter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -28,8 +38,17 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot._chat import ChatService, Reply, Who, is_admin
-from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
+from bot._chat import ChatService, Reply, Who, is_admin, split_long
+from schedulers import (
+    MIGRATE,
+    OK,
+    PERMANENT,
+    REJECTED,
+    RETRY_AFTER,
+    TRANSIENT,
+    UNCERTAIN,
+    SendResult,
+)
 
 log = logging.getLogger("huiqi.telegram")
 
@@ -175,11 +194,24 @@ class TelegramChannel:
             self._limits[address] = AsyncLimiter(1, 3.0) if group else AsyncLimiter(1, 1.0)
         return self._limits[address]
 
+    def __repr__(self) -> str:
+        return f"TelegramChannel(name={self.name!r}, rate_per_second={self.rate_per_second!r})"
+
     async def send(self, address: str, text: str) -> SendResult:
-        if self.per_chat:
-            async with self._limit(address):
-                return await self._send(address, text)
-        return await self._send(address, text)
+        """Send `text` in as many parts as Telegram's 4,096-character limit needs."""
+        result = SendResult(OK)
+        for number, part in enumerate(split_long(text)):
+            if self.per_chat:
+                async with self._limit(address):
+                    result = await self._send(address, part)
+            else:
+                result = await self._send(address, part)
+            if result.status != OK:
+                if number and result.status in (TRANSIENT, RETRY_AFTER):
+                    # Resending would repeat the parts that arrived: stop here instead.
+                    return SendResult(UNCERTAIN, detail=f"第{number + 1}段未发出：{result.detail}")
+                return result
+        return result
 
     async def _send(self, address: str, text: str) -> SendResult:
         try:
@@ -196,12 +228,28 @@ class TelegramChannel:
             return SendResult(
                 RETRY_AFTER, retry_after=seconds, detail=f"429 retry after {seconds:g}s"
             )
+        except ChatMigrated as exc:  # a group became a supergroup with a new id
+            return SendResult(
+                MIGRATE, new_address=str(exc.new_chat_id), detail=f"迁移到 {exc.new_chat_id}"
+            )
+        except InvalidToken:  # the bot token was revoked or mistyped: no message can go out
+            return SendResult(
+                TRANSIENT, detail="Telegram 拒绝了机器人令牌（InvalidToken）", channel_down=True
+            )
         except Forbidden as exc:
             return SendResult(PERMANENT, detail=f"403 {exc.message}")
         except BadRequest as exc:
             if "chat not found" in exc.message.lower() or "deactivated" in exc.message.lower():
                 return SendResult(PERMANENT, detail=f"400 {exc.message}")
-            return SendResult(TRANSIENT, detail=f"400 {exc.message}")
-        except (TimedOut, NetworkError) as exc:
+            return SendResult(REJECTED, detail=f"400 {exc.message}")  # resending cannot help
+        except TimedOut as exc:
+            if isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+                return SendResult(TRANSIENT, detail="TimedOut: 未连上 Telegram", channel_down=True)
+            # The request was sent; Telegram may have delivered it (the Bot API has no
+            # idempotency key), so it is not sent again.
+            return SendResult(UNCERTAIN, detail="TimedOut: 已发出但未收到应答")
+        except NetworkError as exc:
+            return SendResult(TRANSIENT, detail=f"NetworkError: {exc.message}", channel_down=True)
+        except TelegramError as exc:
             return SendResult(TRANSIENT, detail=f"{type(exc).__name__}: {exc.message}")
         return SendResult(OK)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import requests
 from aiolimiter import AsyncLimiter
 from wechatpy.enterprise import WeChatClient, parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
@@ -113,12 +114,30 @@ def reply_text(reply: Reply) -> str:
     return "\n".join([text, *links])
 
 
+class _TimedSession(requests.Session):
+    """A requests session that gives every request a timeout (wechatpy's token fetch has none)."""
+
+    def __init__(self, timeout: float | tuple[float, float]) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(*args, **kwargs)
+
+
 class _Client(WeChatClient):  # type: ignore[misc]
-    """wechatpy's WeCom client with the token endpoint under API_BASE_URL too.
+    """wechatpy's WeCom client with the token endpoint under API_BASE_URL too, and a timeout
+    on every call, the token fetch included.
 
     wechatpy fixes the gettoken URL to qyapi.weixin.qq.com; a private deployment of WeCom or
     the fake API in tests needs every call, the token included, on one base URL.
     """
+
+    def __init__(self, *args: Any, timeout: float | tuple[float, float], **kwargs: Any) -> None:
+        super().__init__(*args, timeout=timeout, **kwargs)
+        self._http = _TimedSession(timeout)
 
     def fetch_access_token(self) -> Any:
         return self._fetch_access_token(
@@ -130,9 +149,23 @@ class _Client(WeChatClient):  # type: ignore[misc]
         return f"WeComClient(corp_id={self.corp_id!r}, api={self.API_BASE_URL!r})"
 
 
-def make_client(corp_id: str, secret: str, api_url: str, session: Any = None) -> WeChatClient:
-    """A wechatpy WeCom client whose API calls go to `api_url` (WeCom's, or a fake in tests)."""
-    client = _Client(corp_id, secret, session=session)
+DEDUPE_SECONDS = 1800  # WeCom's duplicate check window for app messages (its maximum: 4 h)
+API_TIMEOUT = (5.0, 10.0)  # seconds to connect, to read an answer: no call waits for ever
+
+
+def make_client(
+    corp_id: str,
+    secret: str,
+    api_url: str,
+    session: Any = None,
+    timeout: float | tuple[float, float] = API_TIMEOUT,
+) -> WeChatClient:
+    """A wechatpy WeCom client whose API calls go to `api_url` (WeCom's, or a fake in tests).
+
+    Every call has a timeout, and wechatpy's own retry on an expired token is off: the
+    channel refreshes the token once itself, so a platform that keeps refusing tokens costs
+    one token fetch per message, not a loop of them."""
+    client = _Client(corp_id, secret, session=session, timeout=timeout, auto_retry=False)
     client.API_BASE_URL = api_url.rstrip("/") + "/cgi-bin/"
     return client
 
@@ -154,7 +187,7 @@ class WeComChannel:
 
     async def reply(self, address: str, text: str) -> SendResult:
         """An answer to a member's own message: sent at once, whatever the minute."""
-        return await asyncio.to_thread(self._send_parts, address, text)
+        return await asyncio.to_thread(self._send_parts, address, text, False)
 
     async def send(self, address: str, text: str) -> SendResult:
         text = for_members(text, self.public_url)
@@ -176,26 +209,32 @@ class WeComChannel:
         if self.per_member:
             limiter = self._limits.setdefault(address, AsyncLimiter(1, 2.0))
             async with limiter:
-                result = await asyncio.to_thread(self._send_parts, address, text)
+                result = await asyncio.to_thread(self._send_parts, address, text, True)
         else:
-            result = await asyncio.to_thread(self._send_parts, address, text)
+            result = await asyncio.to_thread(self._send_parts, address, text, True)
         if result.status == OK:
             self._sent_today = (day, count + 1)
         return result
 
-    def _send_parts(self, address: str, text: str) -> SendResult:
-        """Send a text in parts WeCom will not cut; stop at the first part that fails."""
+    def _send_parts(self, address: str, text: str, dedupe: bool) -> SendResult:
+        """Send a text in parts WeCom will not cut; stop at the first part that fails.
+
+        With `dedupe` (reminders), WeCom drops a repeat of the same message to the same
+        member within 30 minutes, so a resend after a lost answer cannot say it twice."""
         result = SendResult(OK)
         for part in split_long(text, TEXT_BYTES, utf8_size):
-            result = self._send(address, part)
+            result = self._send(address, part, dedupe)
             if result.status != OK:
                 break
         return result
 
-    def _send(self, address: str, text: str) -> SendResult:
+    def _send(self, address: str, text: str, dedupe: bool = False) -> SendResult:
+        msg: dict[str, Any] = {"msgtype": "text", "text": {"content": text}, "safe": 0}
+        if dedupe:
+            msg |= {"enable_duplicate_check": 1, "duplicate_check_interval": DEDUPE_SECONDS}
         for attempt in range(2):
             try:
-                answer = self.client.message.send_text(self.agent_id, address, text)
+                answer = self.client.message.send(self.agent_id, address, msg=msg)
             except WeChatClientException as exc:
                 code = int(exc.errcode or 0)
                 if code in TOKEN_ERRORS and attempt == 0:
@@ -255,6 +294,9 @@ class RobotChannel:
     name: str = ROBOT_CHANNEL
     rate_per_second: float | None = None
     _limits: dict[str, AsyncLimiter] = field(default_factory=dict, init=False, repr=False)
+
+    def __repr__(self) -> str:  # the webhook URLs carry the robots' keys
+        return f"RobotChannel(robots={sorted(self.robots)!r})"
 
     async def send(self, address: str, text: str) -> SendResult:
         url = self.robots.get(address)

@@ -16,18 +16,21 @@ from schedulers._catalog import (
     validate,
 )
 from schedulers._channels import (
+    MIGRATE,
     OK,
     PERMANENT,
+    REJECTED,
     RETRY_AFTER,
     SENT_OK,
     TRANSIENT,
+    UNCERTAIN,
     Channel,
     ConsoleChannel,
     Recorded,
     RecordingChannel,
     SendResult,
 )
-from schedulers._dispatch import LATE_AFTER, LEASE, Dispatcher, TickReport
+from schedulers._dispatch import LATE_AFTER, LEASE, ChannelHealth, Dispatcher, TickReport
 from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
 from schedulers._planner import (
     DEFAULT_OFFSETS,
@@ -91,15 +94,18 @@ __all__ = [
     "EXPIRED",
     "LATE_AFTER",
     "LEASE",
+    "MIGRATE",
     "OK",
     "OPEN",
     "PERMANENT",
+    "REJECTED",
     "RETRY_AFTER",
     "SENT_OK",
     "SHANGHAI",
     "STATUSES",
     "TBD",
     "TRANSIENT",
+    "UNCERTAIN",
     "UPCOMING",
     "AnnualWindow",
     "Audience",
@@ -107,6 +113,7 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Channel",
+    "ChannelHealth",
     "Condition",
     "ConsoleChannel",
     "Contact",

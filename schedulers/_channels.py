@@ -9,18 +9,28 @@ from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 OK = "ok"
-RETRY_AFTER = "retry_after"
-TRANSIENT = "transient"
-PERMANENT = "permanent"
+RETRY_AFTER = "retry_after"  # the platform asked to wait: try again then
+TRANSIENT = "transient"  # a fault that may pass: try again later, spending an attempt
+PERMANENT = "permanent"  # the subscriber cannot be reached any more (blocked, left, removed)
+REJECTED = "rejected"  # the platform refused this message; the subscriber is still there
+MIGRATE = "migrate"  # the chat moved to `new_address`: follow it and send there
+UNCERTAIN = "uncertain"  # the request went out and no answer came: it may have arrived
 
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """What a platform said: ok, retry after N seconds, a transient or a permanent failure."""
+    """What a platform said about one message.
+
+    `channel_down` marks a fault of the channel rather than of the message (a refused bot
+    token, a platform that does not answer): the dispatcher stops using the channel for the
+    rest of the tick and retries its messages later without spending their attempts.
+    """
 
     status: str
     retry_after: float | None = None
     detail: str = ""
+    new_address: str | None = None
+    channel_down: bool = False
 
 
 SENT_OK = SendResult(OK)

@@ -3,21 +3,39 @@
 APScheduler only calls `tick`; what is due is decided by the database. Several dispatchers
 may run at once on PostgreSQL (claims use SKIP LOCKED). A crash leaves rows in `sending`;
 `recover` returns them to `pending` after a lease, so at most the messages in flight at
-the crash can go out twice.
+the crash can go out twice. A dispatcher renews the lease of the rows it is still sending
+and records a result only for rows it still holds, so a slow channel never lets a second
+dispatcher take over rows that are being sent.
+
+Each channel is drained by its own task: a channel that hangs or fails stalls only itself.
+Every answer and every exception of a channel ends as one result for the rows of that
+message: sent, retried (with a cap on attempts, then `dead`), `failed` with the subscriber
+deactivated, moved to the chat's new address, or `uncertain` (never resent blindly).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiolimiter import AsyncLimiter
 
-from schedulers._channels import OK, PERMANENT, RETRY_AFTER, Channel, SendResult
+from schedulers._channels import (
+    MIGRATE,
+    OK,
+    PERMANENT,
+    REJECTED,
+    RETRY_AFTER,
+    TRANSIENT,
+    UNCERTAIN,
+    Channel,
+    SendResult,
+)
 from schedulers._planner import local_date
 
 log = logging.getLogger("huiqi.dispatch")
@@ -51,13 +69,42 @@ class OutboxStore(Protocol):
     """The store operations the dispatcher uses."""
 
     def recover(self, *, now: dt.datetime, lease: dt.timedelta) -> int: ...
-    def claim(self, *, now: dt.datetime, worker: str, limit: int) -> Sequence[Any]: ...
-    def mark_sent(self, ids: Sequence[int], *, now: dt.datetime, late: bool) -> None: ...
+    def claim(
+        self,
+        *,
+        now: dt.datetime,
+        worker: str,
+        limit: int,
+        channels: Collection[str] | None = None,
+        other_than: Collection[str] | None = None,
+    ) -> Sequence[Any]: ...
+    def renew(self, ids: Sequence[int], *, now: dt.datetime, worker: str) -> list[int]: ...
+    def mark_sent(
+        self, ids: Sequence[int], *, now: dt.datetime, late: bool, worker: str | None = None
+    ) -> list[int]: ...
     def mark_retry(
-        self, ids: Sequence[int], *, now: dt.datetime, at: dt.datetime, detail: str
-    ) -> None: ...
-    def mark_failed(self, ids: Sequence[int], *, now: dt.datetime, detail: str) -> None: ...
-    def mark_dropped(self, ids: Sequence[int], *, now: dt.datetime, detail: str) -> None: ...
+        self,
+        ids: Sequence[int],
+        *,
+        now: dt.datetime,
+        at: dt.datetime,
+        detail: str,
+        worker: str | None = None,
+        count: bool = True,
+    ) -> list[int]: ...
+    def mark_failed(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]: ...
+    def mark_dead(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]: ...
+    def mark_uncertain(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]: ...
+    def mark_dropped(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]: ...
+    def move_subscriber(self, subscriber_id: int, address: str) -> int: ...
     def deactivate(self, subscriber_id: int, reason: str) -> None: ...
     def fail_pending_of(self, subscriber_id: int, *, now: dt.datetime, detail: str) -> int: ...
 
@@ -76,7 +123,32 @@ class TickReport:
     dropped: int = 0
     retried: int = 0
     failed: int = 0
+    dead: int = 0
+    uncertain: int = 0
+    moved: int = 0
+    lost_lease: int = 0
     deactivated: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ChannelHealth:
+    """How a channel's last sends went, for /healthz and the log."""
+
+    state: str = "idle"  # idle (nothing sent yet) | ok | failing | down
+    detail: str = ""
+    failures: int = 0  # consecutive failed sends
+    last_ok_at: dt.datetime | None = None
+    changed_at: dt.datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The health as JSON-ready values."""
+        return {
+            "state": self.state,
+            "detail": self.detail,
+            "failures": self.failures,
+            "last_ok_at": self.last_ok_at.isoformat() if self.last_ok_at else None,
+            "changed_at": self.changed_at.isoformat() if self.changed_at else None,
+        }
 
 
 @dataclass
@@ -93,8 +165,14 @@ class Dispatcher:
     max_attempts: int = 8
     backoff_base: float = 30.0
     backoff_cap: float = 3600.0
+    send_timeout: float = 60.0  # a send that has not returned by then is given up as uncertain
+    down_for: dt.timedelta = dt.timedelta(minutes=5)  # a channel that is down is tried again
     rng: random.Random = field(default_factory=random.Random)
+    health: dict[str, ChannelHealth] = field(default_factory=dict, init=False)
     _limiters: dict[str, AsyncLimiter] = field(default_factory=dict, init=False)
+
+    def __repr__(self) -> str:
+        return f"Dispatcher(worker={self.worker!r}, channels={sorted(self.channels)!r})"
 
     def _limiter(self, channel: Channel) -> AsyncLimiter | None:
         if channel.rate_per_second is None:
@@ -105,6 +183,13 @@ class Dispatcher:
             self._limiters[channel.name] = AsyncLimiter(1, 1.0 / channel.rate_per_second)
         return self._limiters[channel.name]
 
+    def _batch_for(self, channel: Channel) -> int:
+        """As many rows as the channel can send well inside one lease."""
+        if channel.rate_per_second is None:
+            return self.batch
+        fits = int(channel.rate_per_second * LEASE.total_seconds() / 3)
+        return max(1, min(self.batch, fits))
+
     def recover(self) -> int:
         """Return rows of a crashed sender to pending (run at start-up and every tick)."""
         found = self.store.recover(now=self.clock(), lease=LEASE)
@@ -113,34 +198,109 @@ class Dispatcher:
         return found
 
     async def tick(self) -> TickReport:
-        """Claim everything due now, send it (digests per subscriber and moment), record it."""
+        """Claim everything due now, send it (digests per subscriber and moment), record it.
+
+        Each channel is drained concurrently, so a slow or hung one delays only its own
+        subscribers."""
         report = TickReport()
         self.recover()
+        await asyncio.gather(
+            *(self._drain(name, channel, report) for name, channel in self.channels.items())
+        )
+        self._park_unknown(report)
+        return report
+
+    def _health(self, name: str) -> ChannelHealth:
+        return self.health.setdefault(name, ChannelHealth())
+
+    def _park_unknown(self, report: TickReport) -> None:
+        """Rows of channels this process does not run wait an hour, spending no attempt."""
         while True:
             now = self.clock()
-            claimed = list(self.store.claim(now=now, worker=self.worker, limit=self.batch))
+            claimed = list(
+                self.store.claim(
+                    now=now, worker=self.worker, limit=self.batch, other_than=list(self.channels)
+                )
+            )
             if not claimed:
-                return report
+                return
             report.claimed += len(claimed)
-            await self._send_all(claimed, report)
+            for item in claimed:
+                self.store.mark_retry(
+                    [item.id],
+                    now=now,
+                    at=now + dt.timedelta(hours=1),
+                    detail=f"渠道 {item.channel} 未开启",
+                    worker=self.worker,
+                    count=False,
+                )
+            report.retried += len(claimed)
 
-    async def _send_all(self, claimed: list[Any], report: TickReport) -> None:
+    async def _drain(self, name: str, channel: Channel, report: TickReport) -> None:
+        limit = self._batch_for(channel)
+        while True:
+            claimed = list(
+                self.store.claim(now=self.clock(), worker=self.worker, limit=limit, channels=[name])
+            )
+            if not claimed:
+                return
+            report.claimed += len(claimed)
+            if not await self._send_batch(channel, claimed, report):
+                return  # the channel is down: its rows wait for a later tick
+
+    async def _send_batch(self, channel: Channel, claimed: list[Any], report: TickReport) -> bool:
+        """Send one claimed batch; False when the channel went down (the rest is released)."""
         rounds = self.rounds()
         groups: dict[tuple[int, dt.datetime], list[Any]] = {}
         for item in claimed:
             groups.setdefault((item.subscriber_id, item.due_at), []).append(item)
-        for (subscriber_id, _), items in groups.items():
+        pending = list(groups.values())
+        renewed_at = self.clock()
+        while pending:
+            items = pending.pop(0)
+            now = self.clock()
+            if now - renewed_at >= LEASE / 3:
+                held = set(
+                    self.store.renew(
+                        [i.id for g in [items, *pending] for i in g], now=now, worker=self.worker
+                    )
+                )
+                renewed_at = now
+                lost = sum(1 for g in [items, *pending] for i in g if i.id not in held)
+                if lost:
+                    report.lost_lease += lost
+                    log.warning("%d claimed reminders were taken over by another dispatcher", lost)
+                pending = [[i for i in g if i.id in held] for g in pending]
+                pending = [g for g in pending if g]
+                items = [i for i in items if i.id in held]
+                if not items:
+                    continue
+            subscriber_id = items[0].subscriber_id
             if subscriber_id in report.deactivated:
                 self.store.mark_failed(
-                    [i.id for i in items], now=self.clock(), detail="订阅者已停用"
+                    [i.id for i in items], now=now, detail="订阅者已停用", worker=self.worker
                 )
                 report.failed += len(items)
                 continue
-            await self._send_group(items, rounds, report)
+            if not await self._send_group(channel, items, rounds, report):
+                rest = [i.id for g in pending for i in g]
+                again = now + self.down_for
+                self.store.mark_retry(
+                    rest,
+                    now=now,
+                    at=again,
+                    detail=f"渠道 {channel.name} 暂不可用",
+                    worker=self.worker,
+                    count=False,
+                )
+                report.retried += len(rest)
+                return False
+        return True
 
     async def _send_group(
-        self, items: list[Any], rounds: Mapping[str, Any], report: TickReport
-    ) -> None:
+        self, channel: Channel, items: list[Any], rounds: Mapping[str, Any], report: TickReport
+    ) -> bool:
+        """Send one subscriber's digest; False when the channel is down."""
         now = self.clock()
         today = local_date(now)
         live = []
@@ -157,59 +317,143 @@ class Dispatcher:
                 else:
                     ended = (rnd.close or rnd.open).isoformat()
                     reason = f"轮次已于{ended}截止，停机期间未能按时发出，不再补发"
-                self.store.mark_dropped([item.id], now=now, detail=reason)
+                self.store.mark_dropped([item.id], now=now, detail=reason, worker=self.worker)
                 log.info("dropped reminder %d (%s): %s", item.id, item.round_key, reason)
                 report.dropped += 1
             else:
                 live.append(item)
         if not live:
-            return
-        first = live[0]
-        channel = self.channels.get(first.channel)
-        ids = [i.id for i in live]
-        if channel is None:
-            self.store.mark_retry(
-                ids, now=now, at=now + dt.timedelta(hours=1), detail=f"渠道 {first.channel} 未开启"
-            )
-            report.retried += len(ids)
-            return
+            return True
         late = now - min(i.due_at for i in live) > LATE_AFTER
-        text = self.render(live, rounds, late, now)
+        try:
+            text = self.render(live, rounds, late, now)
+        except Exception as exc:  # a rendering bug: retry (a fixed release sends it), log it
+            log.exception("rendering reminders %s failed", [i.id for i in live])
+            result = SendResult(TRANSIENT, detail=f"渲染失败：{type(exc).__name__}")
+        else:
+            result = await self._send(channel, live[0].address, text)
+        return self._record(channel, live, result, late, report)
+
+    async def _send(self, channel: Channel, address: str, text: str) -> SendResult:
+        """One send, whatever the channel does: an answer, an exception or no answer."""
         limiter = self._limiter(channel)
+        deadline = asyncio.timeout(None)
         try:
             if limiter is not None:
-                async with limiter:
-                    result = await channel.send(first.address, text)
-            else:
-                result = await channel.send(first.address, text)
-        except (TimeoutError, OSError) as exc:
-            result = SendResult("transient", detail=f"{type(exc).__name__}: {exc}")
-        self._record(live, result, late, report)
+                await limiter.acquire()
+            async with deadline:
+                deadline.reschedule(asyncio.get_running_loop().time() + self.send_timeout)
+                return await channel.send(address, text)
+        except TimeoutError as exc:
+            if deadline.expired():
+                # The request may have reached the platform: sending again could say it twice.
+                return SendResult(
+                    UNCERTAIN, detail=f"{self.send_timeout:g} 秒内无应答", channel_down=True
+                )
+            return SendResult(TRANSIENT, detail=type(exc).__name__)  # the channel's own timeout
+        except OSError as exc:
+            return SendResult(TRANSIENT, detail=type(exc).__name__)
+        except Exception as exc:  # a channel's bug must cost this message, never the tick
+            log.exception("channel %s raised while sending", channel.name)
+            return SendResult(TRANSIENT, detail=f"意外错误：{type(exc).__name__}")
 
-    def _record(self, items: list[Any], result: SendResult, late: bool, report: TickReport) -> None:
-        now = self.clock()
-        ids = [i.id for i in items]
+    def _note(self, channel: Channel, result: SendResult, now: dt.datetime) -> None:
+        health = self._health(channel.name)
         if result.status == OK:
-            self.store.mark_sent(ids, now=now, late=late)
+            state, health.failures, health.last_ok_at, detail = "ok", 0, now, ""
+        elif result.channel_down:
+            state, detail = "down", result.detail
+            health.failures += 1
+        elif result.status in (TRANSIENT, UNCERTAIN):
+            state, detail = "failing", result.detail
+            health.failures += 1
+        else:  # a verdict on one message or subscriber: the channel itself works
+            state, health.failures, detail = "ok", 0, health.detail
+        if state != health.state:
+            health.changed_at = now
+            if state in ("down", "failing"):
+                log.warning("channel %s is %s: %s", channel.name, state, result.detail)
+            elif health.state in ("down", "failing"):
+                log.info("channel %s works again", channel.name)
+        health.state, health.detail = state, detail
+
+    def _record(
+        self,
+        channel: Channel,
+        items: list[Any],
+        result: SendResult,
+        late: bool,
+        report: TickReport,
+    ) -> bool:
+        """Record one message's result on its rows; False when the channel is down."""
+        now = self.clock()
+        self._note(channel, result, now)
+        ids = [i.id for i in items]
+        worker = self.worker
+        subscriber_id = items[0].subscriber_id
+        if result.status == OK:
+            done = self.store.mark_sent(ids, now=now, late=late, worker=worker)
+            if len(done) < len(ids):
+                report.lost_lease += len(ids) - len(done)
+                log.warning("reminders %s were sent after their lease ran out", ids)
             report.sent += len(ids)
             report.messages += 1
             report.late += len(ids) if late else 0
-            return
+            return True
+        if result.status == UNCERTAIN:
+            detail = f"不确定是否送达（不重发）：{result.detail}"
+            self.store.mark_uncertain(ids, now=now, detail=detail, worker=worker)
+            report.uncertain += len(ids)
+            log.warning("reminders %s may or may not have arrived: %s", ids, result.detail)
+            return not result.channel_down
+        if result.channel_down:
+            wait = result.retry_after or self.down_for.total_seconds()
+            self.store.mark_retry(
+                ids,
+                now=now,
+                at=now + dt.timedelta(seconds=wait),
+                detail=result.detail,
+                worker=worker,
+                count=False,
+            )
+            report.retried += len(ids)
+            return False
+        if result.status == MIGRATE and result.new_address:
+            moved_to = self.store.move_subscriber(subscriber_id, result.new_address)
+            detail = f"会话已迁移，改发到新的会话：{result.detail}"
+            if moved_to == subscriber_id:
+                self.store.mark_retry(
+                    ids, now=now, at=now, detail=detail, worker=worker, count=False
+                )
+                report.moved += len(ids)
+            else:  # the new chat is subscribed already and gets its own reminders
+                self.store.mark_failed(ids, now=now, detail=detail, worker=worker)
+                self.store.fail_pending_of(subscriber_id, now=now, detail=detail)
+                report.failed += len(ids)
+            log.info("subscriber %d moved to a new chat", subscriber_id)
+            return True
         if result.status == PERMANENT:
-            subscriber_id = items[0].subscriber_id
             detail = result.detail or "永久失败"
-            self.store.mark_failed(ids, now=now, detail=detail)
+            self.store.mark_failed(ids, now=now, detail=detail, worker=worker)
             self.store.deactivate(subscriber_id, detail)
             self.store.fail_pending_of(subscriber_id, now=now, detail=f"订阅者已停用：{detail}")
             report.failed += len(ids)
             report.deactivated.append(subscriber_id)
             log.warning("subscriber %d deactivated: %s", subscriber_id, detail)
-            return
+            return True
+        if result.status == REJECTED:
+            detail = f"平台拒收：{result.detail}"
+            self.store.mark_dead(ids, now=now, detail=detail, worker=worker)
+            report.dead += len(ids)
+            log.warning("reminders %s refused by %s: %s", ids, channel.name, result.detail)
+            return True
         attempts = max(i.attempts for i in items) + 1
         if attempts >= self.max_attempts:
-            self.store.mark_failed(ids, now=now, detail=f"{attempts}次尝试后放弃：{result.detail}")
-            report.failed += len(ids)
-            return
+            detail = f"{attempts}次尝试后放弃：{result.detail}"
+            self.store.mark_dead(ids, now=now, detail=detail, worker=worker)
+            report.dead += len(ids)
+            log.warning("reminders %s dead: %s", ids, detail)
+            return True
         if result.status == RETRY_AFTER and result.retry_after is not None:
             delay = result.retry_after
         else:
@@ -220,5 +464,7 @@ class Dispatcher:
             now=now,
             at=now + dt.timedelta(seconds=delay),
             detail=result.detail or result.status,
+            worker=worker,
         )
         report.retried += len(ids)
+        return True

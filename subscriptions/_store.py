@@ -37,6 +37,8 @@ from subscriptions._tables import (
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
+DEAD = "dead"  # given up after the last attempt, or refused by the platform; the log says why
+UNCERTAIN = "uncertain"  # the platform may have it: the request went out, no answer came back
 
 
 @dataclass(frozen=True, slots=True)
@@ -666,8 +668,17 @@ class Store:
             result = cast(CursorResult[Any], s.execute(stmt))
             return max(result.rowcount, 0)
 
-    def claim(self, *, now: dt.datetime, worker: str, limit: int) -> list[Claimed]:
-        """Claim up to `limit` due rows of active subscribers for `worker`, oldest first."""
+    def claim(
+        self,
+        *,
+        now: dt.datetime,
+        worker: str,
+        limit: int,
+        channels: Collection[str] | None = None,
+        other_than: Collection[str] | None = None,
+    ) -> list[Claimed]:
+        """Claim up to `limit` due rows of active subscribers for `worker`, oldest first:
+        of the subscribers on `channels` only, or on none of `other_than`, when given."""
         with self.session() as s:
             due = (
                 select(OutboxRow.id)
@@ -680,6 +691,10 @@ class Store:
                 .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
                 .limit(limit)
             )
+            if channels is not None:
+                due = due.where(SubscriberRow.channel.in_(list(channels)))
+            if other_than:
+                due = due.where(SubscriberRow.channel.not_in(list(other_than)))
             if self.dialect == "postgresql":
                 due = due.with_for_update(skip_locked=True, of=OutboxRow)
             ids = list(s.scalars(due))
@@ -722,49 +737,144 @@ class Store:
         now: dt.datetime,
         result: str,
         detail: str | None,
+        worker: str | None = None,
         **values: Any,
-    ) -> None:
+    ) -> list[int]:
+        """Set `values` on the rows and log `result`; with `worker`, only on the rows that
+        worker still holds in `sending` (a row whose lease another dispatcher took over is
+        left to that dispatcher). Return the ids changed."""
+        if not ids:
+            return []
         with self.session() as s:
-            s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(**values))
-            s.add_all(DeliveryRow(outbox_id=i, at=now, result=result, detail=detail) for i in ids)
+            stmt = update(OutboxRow).where(OutboxRow.id.in_(list(ids)))
+            if worker is not None:
+                stmt = stmt.where(OutboxRow.status == SENDING, OutboxRow.claimed_by == worker)
+            changed = list(s.scalars(stmt.values(**values).returning(OutboxRow.id)))
+            s.add_all(
+                DeliveryRow(outbox_id=i, at=now, result=result, detail=detail) for i in changed
+            )
+            return changed
 
-    def mark_sent(self, ids: Sequence[int], *, now: dt.datetime, late: bool) -> None:
-        """The message went out."""
-        self._finish(
+    def mark_sent(
+        self, ids: Sequence[int], *, now: dt.datetime, late: bool, worker: str | None = None
+    ) -> list[int]:
+        """The message went out; return the ids recorded (with `worker`: those it held)."""
+        return self._finish(
             ids,
             now=now,
             result="sent",
             detail="补发" if late else None,
+            worker=worker,
             status=SENT,
             sent_at=now,
             late=late,
         )
 
     def mark_retry(
-        self, ids: Sequence[int], *, now: dt.datetime, at: dt.datetime, detail: str
-    ) -> None:
-        """Try again at `at` (after a retry-after or a transient error)."""
+        self,
+        ids: Sequence[int],
+        *,
+        now: dt.datetime,
+        at: dt.datetime,
+        detail: str,
+        worker: str | None = None,
+        count: bool = True,
+    ) -> list[int]:
+        """Try again at `at` (after a retry-after or a transient error); `count=False` when
+        the row was not at fault (its channel was down), so it spends no attempt."""
+        return self._finish(
+            ids,
+            now=now,
+            result="retry",
+            detail=detail,
+            worker=worker,
+            status=PENDING,
+            next_attempt_at=at,
+            attempts=OutboxRow.attempts + (1 if count else 0),
+            claimed_by=None,
+            note=detail,
+        )
+
+    def renew(self, ids: Sequence[int], *, now: dt.datetime, worker: str) -> list[int]:
+        """Extend the lease of rows `worker` is still sending; return those it still holds."""
+        if not ids:
+            return []
         with self.session() as s:
-            s.execute(
+            stmt = (
                 update(OutboxRow)
-                .where(OutboxRow.id.in_(ids))
-                .values(
-                    status=PENDING,
-                    next_attempt_at=at,
-                    attempts=OutboxRow.attempts + 1,
-                    claimed_by=None,
-                    note=detail,
+                .where(
+                    OutboxRow.id.in_(list(ids)),
+                    OutboxRow.status == SENDING,
+                    OutboxRow.claimed_by == worker,
+                )
+                .values(claimed_at=now)
+                .returning(OutboxRow.id)
+            )
+            return list(s.scalars(stmt))
+
+    def mark_dead(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]:
+        """Given up on these messages (attempts spent, or refused as sent): the subscriber
+        stays active; the log and the note say why."""
+        return self._finish(
+            ids, now=now, result="dead", detail=detail, worker=worker, status=DEAD, note=detail
+        )
+
+    def mark_uncertain(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]:
+        """The request went out and no answer came: perhaps delivered, so never resent."""
+        return self._finish(
+            ids,
+            now=now,
+            result="uncertain",
+            detail=detail,
+            worker=worker,
+            status=UNCERTAIN,
+            note=detail,
+        )
+
+    def move_subscriber(self, subscriber_id: int, address: str) -> int:
+        """The chat at a subscriber's address moved to `address` (a Telegram group became a
+        supergroup): follow it. Return the subscriber id that now holds the new address."""
+        with self.session() as s:
+            row = s.get(SubscriberRow, subscriber_id)
+            if row is None:
+                return subscriber_id
+            there = s.scalar(
+                select(SubscriberRow).where(
+                    SubscriberRow.channel == row.channel, SubscriberRow.address == address
                 )
             )
-            s.add_all(DeliveryRow(outbox_id=i, at=now, result="retry", detail=detail) for i in ids)
+            if there is None:
+                row.address = address
+                return subscriber_id
+            # The new chat subscribed itself already: the old address is gone for good.
+            row.active, row.deactivated_reason = False, f"群已迁移到 {address}"
+            return there.id
 
-    def mark_failed(self, ids: Sequence[int], *, now: dt.datetime, detail: str) -> None:
-        """Given up: a permanent error, or too many attempts."""
-        self._finish(ids, now=now, result="failed", detail=detail, status=FAILED, note=detail)
+    def mark_failed(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]:
+        """Given up: the subscriber cannot be reached (blocked the bot, left, was removed)."""
+        return self._finish(
+            ids, now=now, result="failed", detail=detail, worker=worker, status=FAILED, note=detail
+        )
 
-    def mark_dropped(self, ids: Sequence[int], *, now: dt.datetime, detail: str) -> None:
+    def mark_dropped(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]:
         """Not sent on purpose (the round closed while huiqi was down); the log says why."""
-        self._finish(ids, now=now, result="dropped", detail=detail, status=DROPPED, note=detail)
+        return self._finish(
+            ids,
+            now=now,
+            result="dropped",
+            detail=detail,
+            worker=worker,
+            status=DROPPED,
+            note=detail,
+        )
 
     def fail_pending_of(self, subscriber_id: int, *, now: dt.datetime, detail: str) -> int:
         """Give up every pending row of a subscriber that can no longer be reached."""

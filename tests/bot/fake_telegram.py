@@ -36,6 +36,8 @@ class FakeTelegram:
     )  # chat -> (code, text, retry)
     next_id: int = 1
     group_admins: set[int] = field(default_factory=set)
+    migrated: dict[str, int] = field(default_factory=dict)  # old group id -> supergroup id
+    revoked: bool = False  # every call answers 401 Unauthorized, as for a revoked token
 
     def messages(self, chat: str | int | None = None) -> list[dict[str, Any]]:
         """sendMessage/sendPhoto params, optionally for one chat."""
@@ -63,6 +65,9 @@ class FakeTelegram:
                 except ValueError:
                     params[key] = value
         self.calls.append(Sent(method, params))
+        if self.revoked:
+            body: dict[str, Any] = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            return JSONResponse(body, status_code=401)
         if method == "getMe":
             return JSONResponse({"ok": True, "result": BOT})
         if method == "getChatMember":
@@ -100,11 +105,28 @@ class FakeTelegram:
             return JSONResponse({"ok": True, "result": True})
         if method in ("sendMessage", "sendPhoto"):
             chat = str(params.get("chat_id"))
+            if chat in self.migrated:
+                self.calls[-1] = Sent(f"{method}:refused", params)
+                body = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": self.migrated[chat]},
+                }
+                return JSONResponse(body, status_code=400)
+            if len(str(params.get("text", ""))) > 4096:  # Telegram's limit, in characters
+                self.calls[-1] = Sent(f"{method}:refused", params)
+                body = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message is too long",
+                }
+                return JSONResponse(body, status_code=400)
             queued = self.failures.get(chat)
             if queued:
                 code, text, retry = queued.pop(0)
                 self.calls[-1] = Sent(f"{method}:refused", params)  # not delivered
-                body: dict[str, Any] = {"ok": False, "error_code": code, "description": text}
+                body = {"ok": False, "error_code": code, "description": text}
                 if retry is not None:
                     body["parameters"] = {"retry_after": retry}
                 return JSONResponse(body, status_code=code)

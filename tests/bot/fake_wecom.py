@@ -26,6 +26,8 @@ class FakeWeCom:
     robot_posts: list[dict[str, Any]] = field(default_factory=list)
     errors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # touser -> answers
     robot_errors: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0  # repeats WeCom's duplicate check dropped
+    refuse_tokens: bool = False  # every message answers 40014, as for a token WeCom rejects
 
     def texts(self, user: str) -> list[str]:
         """Contents of the app messages delivered to a member."""
@@ -40,11 +42,19 @@ class FakeWeCom:
 
     async def send(self, request: Request) -> JSONResponse:
         body = json.loads(await request.body())
+        if self.refuse_tokens:
+            return JSONResponse({"errcode": 40014, "errmsg": "invalid access_token"})
         if request.query_params.get("access_token") != self.valid_token:
             return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
         queued = self.errors.get(str(body.get("touser")))
         if queued:
             return JSONResponse(queued.pop(0))  # HTTP 200 with an errcode: not success
+        if body.get("enable_duplicate_check") and any(
+            m.get("touser") == body.get("touser") and m.get("text") == body.get("text")
+            for m in self.sent
+        ):
+            self.duplicates += 1  # WeCom answers ok and delivers nothing the second time
+            return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
         self.sent.append(body)
         return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
 

@@ -12,7 +12,7 @@ import pytest
 from telegram import Update
 
 from bot._chat import ChatService, split_long
-from bot._service import World, add_round, renderer, rounds_by_key
+from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
 from bot._telegram import TelegramChannel, build_application
 from schedulers import SHANGHAI, Dispatcher, load_catalog
 from subscriptions import NewReminder, Store, load_size_standard, load_vocab
@@ -453,5 +453,59 @@ def test_group_admin_is_not_a_bureau_admin(harness: Harness) -> None:
         assert len(harness.fake.texts(USER)) == told  # nobody heard the stranger
         done = await harness.send("/subscribe 人才补贴", chat=GROUP, user=stranger)
         assert done[0].startswith("已订阅：人才补贴。")
+
+    run(harness, scenario)
+
+
+def test_sender_maps_every_platform_answer_to_one_result(harness: Harness) -> None:
+    """A migrated group, a refused long text, a revoked token: each ends as its own result."""
+
+    async def scenario() -> None:
+        channel = TelegramChannel(harness.app, rate_per_second=None, per_chat=False)
+        harness.fake.migrated = {"-100": -1009}
+        moved = await channel.send("-100", "通知")
+        assert (moved.status, moved.new_address) == ("migrate", "-1009")
+        long_text = "\n".join(f"第{i}行：" + "政" * 60 for i in range(150))  # 9,700 characters
+        assert (await channel.send(str(USER), long_text)).status == "ok"
+        parts = harness.fake.texts(USER)
+        assert len(parts) == 3
+        assert all(len(p) <= 4096 for p in parts)
+        assert "\n".join(parts) == long_text
+        harness.fake.revoked = True
+        revoked = await channel.send(str(USER), "通知")
+        assert (revoked.status, revoked.channel_down) == ("transient", True)
+        assert "InvalidToken" in revoked.detail
+
+    run(harness, scenario)
+
+
+def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None:
+    """When a group becomes a supergroup, the dispatcher follows it and the reminder arrives."""
+
+    async def scenario() -> None:
+        store = harness.store
+        group = store.subscriber("telegram", str(GROUP), display_name=None, now=NOW)
+        sync_rounds(store, WORLD.catalog, now=NOW)
+        key = next(
+            r.key
+            for r in store.current_rounds()
+            if r.policy_id == "talent-living-allowance-masters-doctors"
+            and r.close == dt.date(2026, 12, 25)
+        )
+        store.enqueue([NewReminder(group, key, 1, "close-33", NOW)], now=NOW)
+        harness.fake.migrated = {str(GROUP): -1009}
+        dispatcher = Dispatcher(
+            store=store,
+            channels={
+                "telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)
+            },
+            render=renderer(WORLD, store),
+            rounds=lambda: rounds_by_key(store),
+            clock=lambda: NOW,
+        )
+        report = await dispatcher.tick()
+        assert (report.moved, report.sent) == (1, 1)
+        assert any("千名引硕工程" in t for t in harness.fake.texts(-1009))
+        assert store.subscriber("telegram", "-1009", display_name=None, now=NOW) == group
 
     run(harness, scenario)

@@ -7,7 +7,9 @@ import base64
 import datetime as dt
 import hashlib
 import os
+import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -461,3 +463,41 @@ def test_valid_signature_over_corrupted_echostr_is_refused(echostr: str) -> None
     signature = hashlib.sha1(joined).hexdigest()  # noqa: S324 - WeCom's scheme
     with pytest.raises(CallbackError):
         g.verify_url(signature, DOC["timestamp"], DOC["nonce"], echostr)
+
+
+def test_reminders_are_deduplicated_by_wecom_and_replies_are_not(
+    fake: tuple[FakeWeCom, str],
+) -> None:
+    """A reminder resent after a lost answer reaches the member once; a repeated answer twice."""
+    api, base = fake
+    channel = channel_for(base, [NOW])
+    assert asyncio.run(channel.send("u1", "提醒")).status == "ok"
+    assert asyncio.run(channel.send("u1", "提醒")).status == "ok"
+    assert (api.texts("u1"), api.duplicates) == (["提醒"], 1)
+    assert asyncio.run(channel.reply("u1", "答复")).status == "ok"
+    assert asyncio.run(channel.reply("u1", "答复")).status == "ok"
+    assert api.texts("u1") == ["提醒", "答复", "答复"]
+
+
+def test_refused_tokens_cost_one_fetch_per_message(fake: tuple[FakeWeCom, str]) -> None:
+    """When WeCom refuses every token, each message fetches one new token and gives up."""
+    api, base = fake
+    channel = channel_for(base, [NOW])
+    api.refuse_tokens = True
+    results = [asyncio.run(channel.send("u1", f"第{i}条")) for i in range(5)]
+    assert {r.status for r in results} == {"transient"}
+    assert api.tokens_issued == 1 + 5  # the first token, then one refresh per message
+
+
+def test_a_hung_wecom_api_times_out() -> None:
+    """An API that accepts the connection and never answers costs one timeout, not a hang."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        base = f"http://127.0.0.1:{server.getsockname()[1]}"
+        client = make_client(CORP, "app-secret", base, timeout=0.2)
+        channel = WeComChannel(client, AGENT, lambda: NOW, per_member=False)
+        started = time.monotonic()
+        result = asyncio.run(channel.send("u1", "提醒"))
+    assert result.status == "transient"
+    assert time.monotonic() - started < 5
