@@ -17,6 +17,7 @@ import httpx
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from telegram import Update
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot import _clock, _redact
+from bot import _limits as limits
 from bot._chat import ChatService
 from bot._service import World, renderer, replan, rounds_by_key
 from bot._settings import Settings
@@ -41,7 +43,7 @@ from bot._wecom import (
     make_client,
     parse_robots,
 )
-from schedulers import LEASE, Channel, ConsoleChannel, Dispatcher, local_date
+from schedulers import LEASE, Channel, ChannelHealth, ConsoleChannel, Dispatcher, local_date
 from subscriptions import Store
 
 log = logging.getLogger("huiqi")
@@ -50,6 +52,7 @@ TICK_SECONDS = 30
 WEBHOOK_PATH = "/telegram/webhook"
 WECOM_PATH = "/wecom/callback"
 REPLAN_MINUTES = 60
+TELEGRAM_START_SECONDS = 8.0  # the first start of the bot, before HTTP is served
 
 
 @dataclass
@@ -83,88 +86,137 @@ def create_app(
     demo: bool = False,
     clock: Callable[[], dt.datetime] = _clock.now,
     channels: dict[str, Channel] | None = None,
+    wait_for_http: bool = False,
 ) -> Starlette:
-    """The ASGI app; its lifespan opens the store and runs the scheduler."""
+    """The ASGI app; its lifespan opens the store and runs the scheduler.
+
+    The backlog of due reminders goes out once HTTP is up: with `wait_for_http` the lifespan
+    waits for `app.state.http_up` (set by the server once it listens), otherwise at once.
+    Telegram starts in the background and keeps retrying while it cannot be reached."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = Store.open(settings.database_url)
-        dispatcher = Dispatcher(
-            store=store,
-            channels=channels or channels_for(settings),
-            render=renderer(world, store),
-            rounds=lambda: rounds_by_key(store),
-            clock=clock,
-            worker=f"{socket.gethostname()}:{os.getpid()}",
-        )
-        wecom = None
-        if settings.wecom_secret is not None:
-            wecom = start_wecom(settings, world, store, clock)
-            dispatcher.channels = {**dispatcher.channels, "wecom": wecom.channel}
-            holder["wecom"] = wecom
-        robots = robots_for(settings, world)
-        if robots:
-            robot_client = httpx.AsyncClient(timeout=10)
-            for robot in robots:
-                subscriber = store.subscriber(
-                    ROBOT_CHANNEL, robot.address, display_name="企业微信群机器人", now=clock()
-                )
-                store.set_categories(subscriber, list(robot.categories), now=clock())
-            dispatcher.channels = {
-                **dispatcher.channels,
-                ROBOT_CHANNEL: RobotChannel(
-                    {r.address: r.url for r in robots}, robot_client, public_url_of(settings)
-                ),
-            }
-        telegram = None
-        if settings.telegram_token is not None:
-            telegram = await start_telegram(settings, world, store, clock)
-            dispatcher.channels = {**dispatcher.channels, "telegram": TelegramChannel(telegram)}
-            holder["telegram"] = telegram
-        now = clock()
-        # One process on SQLite owns every row left in `sending`; on PostgreSQL other
-        # dispatchers may be mid-send, so only rows older than the lease are taken back.
-        lease = dt.timedelta(0) if store.dialect == "sqlite" else LEASE
-        recovered = store.recover(now=now, lease=lease)
-        if demo:
-            log.info(
-                "demo: %d sample enterprises subscribed on the console", load_demo(store, now=now)
+        async with contextlib.AsyncExitStack() as stack:
+            http_up = app.state.http_up = asyncio.Event()
+            if not wait_for_http:
+                http_up.set()
+            store = Store.open(settings.database_url)
+            stack.callback(store.close)
+            dispatcher = Dispatcher(
+                store=store,
+                channels=channels or channels_for(settings),
+                render=renderer(world, store),
+                rounds=lambda: rounds_by_key(store),
+                clock=clock,
+                worker=f"{socket.gethostname()}:{os.getpid()}",
             )
-        planned = replan(store, world, now=now)
-        log.info("start-up: %d reminders recovered, %d newly planned", recovered, planned)
-        scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
-        scheduler.add_job(
-            dispatcher.tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1
-        )
-
-        async def replan_job() -> None:
-            # Matching and planning a city take seconds: keep them off the event loop.
-            planned = await asyncio.to_thread(replan, store, world, now=clock())
-            log.info("replanned: %d new reminders", planned)
-
-        scheduler.add_job(
-            replan_job,
-            "interval",
-            minutes=REPLAN_MINUTES,
-            coalesce=True,
-            max_instances=1,
-        )
-        scheduler.start()
-        report = await dispatcher.tick()  # the start-up tick: what came due while down
-        log.info("start-up tick: %s", report)
-        app.state.runtime = Runtime(store, dispatcher, scheduler, wecom)
-        holder["store"] = store
-        try:
-            yield
-        finally:
-            scheduler.shutdown(wait=False)
-            if telegram is not None:
-                await stop_telegram(telegram)
-            if wecom is not None:
-                await wecom.drain()
+            holder["dispatcher"] = dispatcher
+            wecom = None
+            if settings.wecom_secret is not None:
+                wecom = start_wecom(settings, world, store, clock)
+                stack.push_async_callback(wecom.drain)
+                dispatcher.channels = {**dispatcher.channels, "wecom": wecom.channel}
+                holder["wecom"] = wecom
+            robots = robots_for(settings, world)
             if robots:
-                await robot_client.aclose()
-            store.close()
+                robot_client = httpx.AsyncClient(timeout=10)
+                stack.push_async_callback(robot_client.aclose)
+                for robot in robots:
+                    subscriber = store.subscriber(
+                        ROBOT_CHANNEL, robot.address, display_name="企业微信群机器人", now=clock()
+                    )
+                    store.set_categories(subscriber, list(robot.categories), now=clock())
+                dispatcher.channels = {
+                    **dispatcher.channels,
+                    ROBOT_CHANNEL: RobotChannel(
+                        {r.address: r.url for r in robots}, robot_client, public_url_of(settings)
+                    ),
+                }
+            now = clock()
+            # One process on SQLite owns every row left in `sending`; on PostgreSQL other
+            # dispatchers may be mid-send, so only rows older than the lease are taken back.
+            lease = dt.timedelta(0) if store.dialect == "sqlite" else LEASE
+            recovered = store.recover(now=now, lease=lease)
+            if demo:
+                loaded = load_demo(store, now=now)
+                log.info("demo: %d sample enterprises subscribed on the console", loaded)
+            planned = replan(store, world, now=now)
+            log.info("start-up: %d reminders recovered, %d newly planned", recovered, planned)
+            scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
+
+            async def replan_job() -> None:
+                # Matching and planning a city take seconds: keep them off the event loop.
+                planned = await asyncio.to_thread(replan, store, world, now=clock())
+                log.info("replanned: %d new reminders", planned)
+
+            async def backlog() -> None:
+                await http_up.wait()
+                report = await dispatcher.tick()  # what came due while huiqi was down
+                log.info("start-up tick: %s", report)
+                scheduler.add_job(
+                    dispatcher.tick,
+                    "interval",
+                    seconds=TICK_SECONDS,
+                    coalesce=True,
+                    max_instances=1,
+                )
+
+            scheduler.add_job(
+                replan_job, "interval", minutes=REPLAN_MINUTES, coalesce=True, max_instances=1
+            )
+            scheduler.start()
+            stack.callback(scheduler.shutdown, wait=False)
+            sending = asyncio.create_task(backlog())
+            stack.push_async_callback(_finish, sending, http_up)
+            tasks: list[asyncio.Task[None]] = []
+            if settings.telegram_token is not None:
+                dispatcher.waiting.add("telegram")
+                if not await try_telegram(store, dispatcher, stack, first=True):
+                    retry = keep_starting_telegram(store, dispatcher, stack)
+                    tasks.append(asyncio.create_task(retry))
+            stack.push_async_callback(_cancel, tasks)
+            app.state.runtime = Runtime(store, dispatcher, scheduler, wecom)
+            holder["store"] = store
+            yield
+            holder.clear()
+
+    async def try_telegram(
+        store: Store,
+        dispatcher: Dispatcher,
+        stack: contextlib.AsyncExitStack,
+        *,
+        first: bool = False,
+        retry_in: float = 5.0,
+    ) -> bool:
+        """Start the bot once; on failure say so (log, /healthz) and return False.
+
+        The first try at start-up is bounded, so that serving never waits on Telegram."""
+        try:
+            async with asyncio.timeout(TELEGRAM_START_SECONDS if first else None):
+                telegram = await start_telegram(settings, world, store, clock)
+        except Exception as exc:  # unreachable, refused token, a 5xx: try again later
+            why = f"{type(exc).__name__}：启动失败，{retry_in:g} 秒后重试"
+            dispatcher.health["telegram"] = ChannelHealth("down", why, changed_at=clock())
+            log.warning("telegram: cannot start (%s); retry in %gs", type(exc).__name__, retry_in)
+            return False
+        stack.push_async_callback(stop_telegram, telegram)
+        holder["telegram"] = telegram
+        dispatcher.channels = {**dispatcher.channels, "telegram": TelegramChannel(telegram)}
+        dispatcher.waiting.discard("telegram")
+        dispatcher.health["telegram"] = ChannelHealth("idle", "已启动", changed_at=clock())
+        return True
+
+    async def keep_starting_telegram(
+        store: Store, dispatcher: Dispatcher, stack: contextlib.AsyncExitStack
+    ) -> None:
+        """Retry starting the bot with backoff until Telegram answers."""
+        delay = 5.0
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
+            if await try_telegram(store, dispatcher, stack, retry_in=delay):
+                log.info("telegram: started after all")
+                return
 
     holder: dict[str, Any] = {}
 
@@ -172,11 +224,20 @@ def create_app(
         store: Store | None = holder.get("store")
         return store
 
+    def channel_states() -> dict[str, Any]:
+        dispatcher: Dispatcher | None = holder.get("dispatcher")
+        if dispatcher is None:
+            return {}
+        states = {name: {"state": "idle"} for name in (*dispatcher.channels, *dispatcher.waiting)}
+        states |= {name: h.as_dict() for name, h in dispatcher.health.items()}
+        return states
+
     web = create_web_app(
         world,
         today=lambda: local_date(clock()),
         store=current_store,
         public_url=settings.public_url,
+        channels=channel_states,
     )
 
     async def telegram_webhook(request: Request) -> Response:
@@ -212,7 +273,9 @@ def create_app(
                 return PlainTextResponse(
                     wecom.guard.verify_url(signature, timestamp, nonce, q.get("echostr", ""))
                 )
-            message = wecom.guard.open(await request.body(), signature, timestamp, nonce)
+            # Decrypting and parsing XML is CPU work: off the event loop.
+            body = await request.body()
+            message = await asyncio.to_thread(wecom.guard.open, body, signature, timestamp, nonce)
         except CallbackError as exc:
             log.warning("wecom callback refused: %s", exc)
             return Response(status_code=403)
@@ -229,7 +292,9 @@ def create_app(
         Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"]),
         Route(WECOM_PATH, wecom_callback, methods=["GET", "POST"]),
     ]
-    return Starlette(routes=routes, middleware=web.user_middleware, lifespan=lifespan)
+    callbacks = {WEBHOOK_PATH: limits.CALLBACK_BODY, WECOM_PATH: limits.CALLBACK_BODY}
+    middleware = [Middleware(limits.RequestLimits, caps=callbacks), *web.user_middleware]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 @dataclass
@@ -300,6 +365,15 @@ async def start_telegram(
         polling=not webhook,
     )
     await app.initialize()
+    try:
+        await _start_bot(app, settings, service, webhook)
+    except BaseException:
+        await stop_telegram(app)  # nothing half-started stays behind
+        raise
+    return app
+
+
+async def _start_bot(app: App, settings: Settings, service: ChatService, webhook: bool) -> None:
     service.bot_username = app.bot.username
     await app.start()
     if webhook:
@@ -312,14 +386,27 @@ async def start_telegram(
     elif app.updater is not None:
         await app.updater.start_polling()
         log.info("telegram: polling %s as @%s", settings.telegram_api_url, app.bot.username)
-    return app
+
+
+async def _finish(sending: asyncio.Task[None], http_up: asyncio.Event) -> None:
+    """Let the start-up sends that began finish; never wait for a start that did not come."""
+    if not http_up.is_set():
+        sending.cancel()
+    await asyncio.gather(sending, return_exceptions=True)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def stop_telegram(app: App) -> None:
     """Stop polling and the application."""
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
-    await app.stop()
+    if app.running:
+        await app.stop()
     await app.shutdown()
 
 
@@ -338,10 +425,50 @@ def run(settings: Settings, world: World, *, demo: bool = False) -> None:
         settings.port,
         " (demo)" if demo else "",
     )
-    uvicorn.run(
-        create_app(settings, world, demo=demo),
-        host=settings.host,
-        port=settings.port,
+    try:
+        listener = bind(settings.host, settings.port)
+    except OSError as exc:
+        log.error(
+            "cannot listen on %s:%d (%s): is another huiqi serve running? "
+            "Stop it or choose another HUIQI_PORT.",
+            settings.host,
+            settings.port,
+            exc.strerror or exc,
+        )
+        raise SystemExit(2) from None
+    app = create_app(settings, world, demo=demo, wait_for_http=True)
+    config = uvicorn.Config(
+        app,
         log_level="info",
         log_config=None,  # keep the root handler above, with its redacting filter
+        **limits.server_options(),
     )
+    _Server(config, lambda: app.state.http_up.set()).run(sockets=[listener])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Listen on host:port before anything starts, so a busy port fails before any send."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    listener.set_inheritable(True)
+    return listener
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the app once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_started()

@@ -122,8 +122,10 @@ def create_web_app(
     today: Callable[[], dt.date],
     store: Callable[[], Store | None] = lambda: None,
     public_url: str | None = None,
+    channels: Callable[[], dict[str, Any]] = dict,
 ) -> Starlette:
-    """The ASGI app; `store` gives the open store (None before start-up or in pure tests)."""
+    """The ASGI app; `store` gives the open store (None before start-up or in pure tests),
+    `channels` each channel's state for /healthz."""
     catalog = world.catalog if isinstance(world, World) else world
     full = world if isinstance(world, World) else None
     env = pages_environment()
@@ -170,7 +172,15 @@ def create_web_app(
         return len(rounds), latest
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "policies": len(catalog.policies)})
+        states = channels()
+        down = sorted(name for name, state in states.items() if state.get("state") == "down")
+        return JSONResponse(
+            {
+                "status": "degraded" if down else "ok",
+                "policies": len(catalog.policies),
+                "channels": states,
+            }
+        )
 
     async def api_policies(request: Request) -> Response:
         on = day_of(request)

@@ -169,6 +169,7 @@ class Dispatcher:
     down_for: dt.timedelta = dt.timedelta(minutes=5)  # a channel that is down is tried again
     rng: random.Random = field(default_factory=random.Random)
     health: dict[str, ChannelHealth] = field(default_factory=dict, init=False)
+    waiting: set[str] = field(default_factory=set)  # configured, not started yet: rows wait
     _limiters: dict[str, AsyncLimiter] = field(default_factory=dict, init=False)
 
     def __repr__(self) -> str:
@@ -219,7 +220,10 @@ class Dispatcher:
             now = self.clock()
             claimed = list(
                 self.store.claim(
-                    now=now, worker=self.worker, limit=self.batch, other_than=list(self.channels)
+                    now=now,
+                    worker=self.worker,
+                    limit=self.batch,
+                    other_than=[*self.channels, *self.waiting],
                 )
             )
             if not claimed:

@@ -19,7 +19,11 @@ def test_healthz_counts_policies() -> None:
     """/healthz answers ok with the number of policies."""
     response = client().get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "policies": len(load_catalog().policies)}
+    assert response.json() == {
+        "status": "ok",
+        "policies": len(load_catalog().policies),
+        "channels": {},
+    }
 
 
 def test_policy_json_uses_today_by_default() -> None:
