@@ -333,7 +333,10 @@ def start_wecom(
             WECOM_PATH,
         )
     return WeComRuntime(
-        CallbackGuard(crypto, clock), WeComChannel(client, agent, clock, public), service, set()
+        CallbackGuard(crypto, clock, store),
+        WeComChannel(client, agent, clock, public),
+        service,
+        set(),
     )
 
 

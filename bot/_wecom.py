@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import hmac
 import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import requests
@@ -67,13 +68,44 @@ class CallbackError(Exception):
     """A callback that must be refused: bad signature, wrong corp, malformed, replayed, stale."""
 
 
+class Memory:
+    """Replay memory in this process only (tests, and a guard without a store)."""
+
+    def __init__(self) -> None:
+        self.seen: OrderedDict[str, dt.datetime] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.seen)
+
+    def first_sighting(self, key: str, *, now: dt.datetime, window: dt.timedelta) -> bool:
+        """Whether `key` is new within `window`; remembers it."""
+        while self.seen and next(iter(self.seen.values())) < now - window:
+            self.seen.popitem(last=False)
+        if key in self.seen:
+            return False
+        self.seen[key] = now
+        return True
+
+
+class ReplayMemory(Protocol):
+    """Where the ids of handled callbacks are kept (the store, so a restart forgets none)."""
+
+    def first_sighting(self, key: str, *, now: dt.datetime, window: dt.timedelta) -> bool: ...
+
+
+ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([^\]<]*)\]\]>|([^<]*))\s*</Encrypt>")
+
+
 @dataclass
 class CallbackGuard:
-    """Decrypts callbacks and refuses replays (same MsgId, or too old)."""
+    """Decrypts callbacks and refuses replays (same MsgId, or too old).
+
+    The signature is checked on the Encrypt field, found without an XML parser, before any
+    XML is parsed: an unsigned body never reaches the parser."""
 
     crypto: WeChatCrypto
     clock: Callable[[], dt.datetime]
-    seen: OrderedDict[str, dt.datetime] = field(default_factory=OrderedDict)
+    seen: ReplayMemory = field(default_factory=Memory)
 
     def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """The plain echostr of WeCom's URL verification."""
@@ -91,6 +123,13 @@ class CallbackGuard:
         now = self.clock()
         if abs(now - sent) > MAX_AGE:
             raise CallbackError(f"stale callback ({sent.isoformat()})")
+        found = ENCRYPT.search(body)
+        encrypted = (found.group(1) or found.group(2) or b"") if found else b""
+        expected = _signature(
+            self.crypto.token, timestamp, nonce, encrypted.decode("ascii", "replace")
+        )
+        if not encrypted or not hmac.compare_digest(expected, signature.encode("ascii", "replace")):
+            raise CallbackError("refused: InvalidSignatureException")
         try:
             xml = self.crypto.decrypt_message(body.decode("utf-8"), signature, timestamp, nonce)
             message = parse_message(xml)
@@ -99,12 +138,15 @@ class CallbackGuard:
         except Exception as exc:  # malformed XML or ciphertext: refuse, never crash
             raise CallbackError(f"malformed callback: {type(exc).__name__}") from None
         key = str(getattr(message, "id", None) or hashlib.sha256(body).hexdigest())
-        if key in self.seen:
+        if not self.seen.first_sighting(f"wecom:{key}", now=now, window=2 * MAX_AGE):
             raise CallbackError(f"replayed message {key}")
-        self.seen[key] = now
-        while self.seen and next(iter(self.seen.values())) < now - 2 * MAX_AGE:
-            self.seen.popitem(last=False)
         return message
+
+
+def _signature(token: str, timestamp: str, nonce: str, encrypted: str) -> bytes:
+    """WeCom's msg_signature: SHA-1 of the sorted token, timestamp, nonce and ciphertext."""
+    joined = "".join(sorted([token, timestamp, nonce, encrypted]))
+    return hashlib.sha1(joined.encode()).hexdigest().encode()  # noqa: S324 - WeCom's scheme
 
 
 def reply_text(reply: Reply) -> str:

@@ -30,6 +30,7 @@ from subscriptions._tables import (
     FeedTokenRow,
     OutboxRow,
     RoundRow,
+    SeenCallbackRow,
     SubscriberRow,
     SubscriptionRow,
 )
@@ -620,6 +621,23 @@ class Store:
             s.add(row)
             s.flush()
             return (_stored(old) if old else None), _stored(row)
+
+    # --- callbacks ----------------------------------------------------------------------
+
+    def first_sighting(self, key: str, *, now: dt.datetime, window: dt.timedelta) -> bool:
+        """Record a callback's id; False if it was seen within `window` (a replay).
+
+        Ids older than the window are forgotten on the way, so the table stays small."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        with self.session() as s:
+            s.execute(delete(SeenCallbackRow).where(SeenCallbackRow.seen_at < now - window))
+            stmt = (
+                insert(SeenCallbackRow)
+                .values(key=key[:128], seen_at=now)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(SeenCallbackRow.key)
+            )
+            return s.execute(stmt).first() is not None
 
     # --- outbox -------------------------------------------------------------------------
 

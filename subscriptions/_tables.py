@@ -180,3 +180,12 @@ class CategorySubscriptionRow(Base):
     )
     categories: Mapped[list[Any]]
     created_at: Mapped[dt.datetime]
+
+
+class SeenCallbackRow(Base):
+    """A platform callback already handled (WeCom MsgId): a replay within the window is refused,
+    across restarts too. Rows older than the window are deleted as new ones arrive."""
+
+    __tablename__ = "seen_callbacks"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -501,3 +501,37 @@ def test_a_hung_wecom_api_times_out() -> None:
         result = asyncio.run(channel.send("u1", "提醒"))
     assert result.status == "transient"
     assert time.monotonic() - started < 5
+
+
+def test_replay_memory_survives_a_restart(store_url: str) -> None:
+    """A message handled before a restart is refused after it; once its window has passed, the
+    store has forgotten it."""
+    ts = str(int(NOW.timestamp()))
+    encrypted, signature = encrypt_independently(
+        text_message("u", "帮助", 77), CORP, AES_KEY, "n7", ts
+    )
+    crypto = WeChatCrypto(TOKEN, AES_KEY, CORP)
+    before = Store.open(store_url)
+    CallbackGuard(crypto, lambda: NOW, before).open(envelope(encrypted), signature, ts, "n7")
+    before.close()
+    after = Store.open(store_url)  # the restarted process
+    try:
+        with pytest.raises(CallbackError, match="replayed message 77"):
+            CallbackGuard(crypto, lambda: NOW, after).open(envelope(encrypted), signature, ts, "n7")
+        later = NOW + dt.timedelta(minutes=11)
+        assert after.first_sighting("other", now=later, window=dt.timedelta(minutes=10))
+        assert after.first_sighting("wecom:77", now=later, window=dt.timedelta(minutes=10))
+    finally:
+        after.close()
+
+
+def test_unsigned_xml_is_never_parsed() -> None:
+    """A body whose signature does not match is refused as such, whatever XML it carries."""
+    ts = str(int(NOW.timestamp()))
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Encrypt>&b;</Encrypt></xml>'
+    )
+    for body in (bomb, b"<xml><Encrypt><![CDATA[abc]]></Encrypt>", b"not xml at all"):
+        with pytest.raises(CallbackError, match="InvalidSignatureException"):
+            guard().open(body, "0" * 40, ts, "n")
