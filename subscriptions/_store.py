@@ -642,7 +642,9 @@ class Store:
     # --- outbox -------------------------------------------------------------------------
 
     def enqueue(self, reminders: Iterable[NewReminder], *, now: dt.datetime) -> int:
-        """Insert reminders, skipping any already there (same subscriber, round version, kind)."""
+        """Insert reminders; one already there (same subscriber, round version, kind) and not
+        yet tried is re-timed when the plan moved it (a newer holiday calendar, say), and
+        left alone otherwise. Return how many rows were inserted or re-timed."""
         values = [
             {
                 "subscriber_id": r.subscriber_id,
@@ -664,14 +666,17 @@ class Store:
         inserted = 0
         with self.session() as s:
             for start in range(0, len(values), 500):
-                stmt = (
-                    insert(OutboxRow)
-                    .values(values[start : start + 500])
-                    .on_conflict_do_nothing(
-                        index_elements=["subscriber_id", "round_key", "round_version", "kind"]
-                    )
-                    .returning(OutboxRow.id)
-                )
+                stmt = insert(OutboxRow).values(values[start : start + 500])
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["subscriber_id", "round_key", "round_version", "kind"],
+                    set_={
+                        "due_at": stmt.excluded.due_at,
+                        "next_attempt_at": stmt.excluded.next_attempt_at,
+                    },
+                    where=(OutboxRow.status == PENDING)
+                    & (OutboxRow.attempts == 0)
+                    & (OutboxRow.due_at != stmt.excluded.due_at),
+                ).returning(OutboxRow.id)
                 inserted += len(s.connection().execute(stmt).all())
         return inserted
 

@@ -108,3 +108,24 @@ def test_concurrent_claims_never_overlap(store: Store, store_url: str) -> None:
     every = [i for ids in claimed for i in ids]
     assert len(every) == 400
     assert len(set(every)) == 400
+
+
+def test_enqueue_retimes_untried_rows_when_the_plan_moves(store: Store) -> None:
+    """A newer holiday calendar moves a planned reminder: the pending row follows the new
+    plan, while a row already sent or tried keeps its history."""
+    sub = store.subscriber("console", "c1", display_name=None, now=NOW)
+    first = NOW + dt.timedelta(days=70)
+    moved = first - dt.timedelta(days=3)  # the day turned out to be a holiday
+    store.enqueue([NewReminder(sub, "r#1@2027", 1, "close-7", first)], now=NOW)
+    store.enqueue([NewReminder(sub, "r#1@2027", 1, "open", NOW)], now=NOW)
+    (sent,) = store.claim(now=NOW, worker="w", limit=10)
+    store.mark_sent([sent.id], now=NOW, late=False, worker="w")
+    again = [
+        NewReminder(sub, "r#1@2027", 1, "close-7", moved),
+        NewReminder(sub, "r#1@2027", 1, "open", NOW + dt.timedelta(hours=1)),
+    ]
+    assert store.enqueue(again, now=NOW) == 1
+    rows = {r["kind"]: r for r in store.outbox()}
+    assert rows["close-7"]["due_at"] == moved
+    assert rows["open"]["due_at"] == NOW  # sent already: its record is not rewritten
+    assert store.enqueue(again, now=NOW) == 0  # nothing moved this time
