@@ -21,6 +21,7 @@ from alembic.config import Config
 from sqlalchemy import CursorResult, Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from subscriptions._tables import (
@@ -202,26 +203,27 @@ class Store:
     def subscriber(
         self, channel: str, address: str, *, display_name: str | None, now: dt.datetime
     ) -> int:
-        """The id of the subscriber at (channel, address), created (or reactivated) if needed."""
-        with self.session() as s:
-            row = s.scalar(
-                select(SubscriberRow).where(
-                    SubscriberRow.channel == channel, SubscriberRow.address == address
-                )
+        """The id of the subscriber at (channel, address), created (or reactivated) if needed.
+
+        One statement, so messages of one chat arriving at once agree on the subscriber."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(SubscriberRow)
+            .values(
+                channel=channel,
+                address=address,
+                display_name=display_name,
+                active=True,
+                created_at=now,
             )
-            if row is None:
-                row = SubscriberRow(
-                    channel=channel,
-                    address=address,
-                    display_name=display_name,
-                    active=True,
-                    created_at=now,
-                )
-                s.add(row)
-            else:
-                row.active, row.deactivated_reason = True, None
-            s.flush()
-            return row.id
+            .on_conflict_do_update(
+                index_elements=["channel", "address"],
+                set_={"active": True, "deactivated_reason": None},
+            )
+            .returning(SubscriberRow.id)
+        )
+        with self.session() as s:
+            return int(s.execute(stmt).scalar_one())
 
     def subscribe(
         self,
@@ -234,26 +236,40 @@ class Store:
     ) -> int:
         """Subscribe a subscriber to an enterprise's rounds (idempotent); return the id."""
         with self.session() as s:
-            row = s.scalar(
-                select(SubscriptionRow).where(
-                    SubscriptionRow.subscriber_id == subscriber_id,
-                    SubscriptionRow.enterprise_id == enterprise_id,
-                )
+            return self._subscribe(s, subscriber_id, enterprise_id, now, offsets, send_time)
+
+    def _subscribe(
+        self,
+        s: Session,
+        subscriber_id: int,
+        enterprise_id: int,
+        now: dt.datetime,
+        offsets: Sequence[int] = (14, 7, 3, 1),
+        send_time: str = "09:30",
+    ) -> int:
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(SubscriptionRow)
+            .values(
+                subscriber_id=subscriber_id,
+                enterprise_id=enterprise_id,
+                offsets=list(offsets),
+                notify_open=True,
+                send_time=send_time,
+                muted_policies=[],
+                muted_categories=[],
+                created_at=now,
             )
-            if row is None:
-                row = SubscriptionRow(
-                    subscriber_id=subscriber_id,
-                    enterprise_id=enterprise_id,
-                    offsets=list(offsets),
-                    notify_open=True,
-                    send_time=send_time,
-                    muted_policies=[],
-                    muted_categories=[],
-                    created_at=now,
-                )
-                s.add(row)
-            s.flush()
-            return row.id
+            .on_conflict_do_nothing(index_elements=["subscriber_id", "enterprise_id"])
+        )
+        s.execute(stmt)
+        found = s.scalar(
+            select(SubscriptionRow.id).where(
+                SubscriptionRow.subscriber_id == subscriber_id,
+                SubscriptionRow.enterprise_id == enterprise_id,
+            )
+        )
+        return int(found) if found is not None else 0
 
     def subscriptions(self, only: Collection[int] | None = None) -> list[dict[str, Any]]:
         """Every subscription of an active subscriber (or of those `only`), with its
@@ -300,28 +316,59 @@ class Store:
             return None if row is None else (int(row[0]), str(row[1]), dict(row[2]))
 
     def register(self, subscriber_id: int, profile: dict[str, Any], *, now: dt.datetime) -> int:
-        """Create or update the enterprise of a chat registration and subscribe the chat to it."""
-        current = self.registration(subscriber_id)
+        """Create or update the enterprise of a chat registration and subscribe the chat to it.
+
+        One transaction that first locks the chat's subscriber row: two messages of one chat
+        handled at once register one after the other, never two enterprises."""
         name = str(profile["name"])
         with self.session() as s:
+            # The first statement writes, so SQLite takes its write lock before any read and
+            # PostgreSQL locks the row: what is read below cannot change until commit.
+            s.execute(
+                update(SubscriberRow)
+                .where(SubscriberRow.id == subscriber_id)
+                .values(active=SubscriberRow.active)
+            )
+            current = s.scalar(
+                select(SubscriptionRow.enterprise_id)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .order_by(SubscriptionRow.id)
+                .limit(1)
+            )
             taken = s.scalar(select(EnterpriseRow.id).where(EnterpriseRow.name == name))
-            if taken is not None and (current is None or taken != current[0]):
+            if taken is not None and taken != current:
                 name = f"{name}（{subscriber_id}）"  # another chat registered that name first
-                profile = {**profile, "name": name}
-            if current is None:
-                row = EnterpriseRow(name=name, profile=profile, created_at=now, updated_at=now)
-                s.add(row)
-                s.flush()
-                enterprise_id = row.id
-            else:
-                enterprise_id = current[0]
-                s.execute(
-                    update(EnterpriseRow)
-                    .where(EnterpriseRow.id == enterprise_id)
-                    .values(name=name, profile=profile, updated_at=now, matches=None)
-                )
-        self.subscribe(subscriber_id, enterprise_id, now=now)
+            for attempt in range(2):
+                try:
+                    with s.begin_nested():
+                        enterprise_id = self._write_registration(
+                            s, current, {**profile, "name": name}, now
+                        )
+                    break
+                except IntegrityError:
+                    if attempt:
+                        raise
+                    # Another chat took the name in the same moment.
+                    name = f"{profile['name']}（{subscriber_id}）"
+            self._subscribe(s, subscriber_id, enterprise_id, now)
         return enterprise_id
+
+    @staticmethod
+    def _write_registration(
+        s: Session, current: int | None, profile: dict[str, Any], now: dt.datetime
+    ) -> int:
+        name = str(profile["name"])
+        if current is None:
+            row = EnterpriseRow(name=name, profile=profile, created_at=now, updated_at=now)
+            s.add(row)
+            s.flush()
+            return row.id
+        s.execute(
+            update(EnterpriseRow)
+            .where(EnterpriseRow.id == current)
+            .values(name=name, profile=profile, updated_at=now, matches=None)
+        )
+        return current
 
     def unregister(self, subscriber_id: int, *, now: dt.datetime) -> bool:
         """Delete a chat's registration: enterprise, subscription, links, pending reminders."""
@@ -666,16 +713,16 @@ class Store:
         inserted = 0
         with self.session() as s:
             for start in range(0, len(values), 500):
-                stmt = insert(OutboxRow).values(values[start : start + 500])
-                stmt = stmt.on_conflict_do_update(
+                rows = insert(OutboxRow).values(values[start : start + 500])
+                stmt = rows.on_conflict_do_update(
                     index_elements=["subscriber_id", "round_key", "round_version", "kind"],
                     set_={
-                        "due_at": stmt.excluded.due_at,
-                        "next_attempt_at": stmt.excluded.next_attempt_at,
+                        "due_at": rows.excluded.due_at,
+                        "next_attempt_at": rows.excluded.next_attempt_at,
                     },
                     where=(OutboxRow.status == PENDING)
                     & (OutboxRow.attempts == 0)
-                    & (OutboxRow.due_at != stmt.excluded.due_at),
+                    & (OutboxRow.due_at != rows.excluded.due_at),
                 ).returning(OutboxRow.id)
                 inserted += len(s.connection().execute(stmt).all())
         return inserted

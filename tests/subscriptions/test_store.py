@@ -129,3 +129,42 @@ def test_enqueue_retimes_untried_rows_when_the_plan_moves(store: Store) -> None:
     assert rows["close-7"]["due_at"] == moved
     assert rows["open"]["due_at"] == NOW  # sent already: its record is not rewritten
     assert store.enqueue(again, now=NOW) == 0  # nothing moved this time
+
+
+def test_one_chat_writing_at_once_makes_one_subscriber_and_one_enterprise(
+    store_url: str,
+) -> None:
+    """Eight messages from one chat handled at the same moment (in two processes' worth of
+    stores) raise nothing and leave one subscriber and one registered enterprise."""
+    stores = [Store.open(store_url) for _ in range(8)]
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+    ids: list[int] = []
+    enterprises: list[int] = []
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            sub = stores[n].subscriber("telegram", "100", display_name=None, now=NOW)
+            ids.append(sub)
+            profile = {"name": "鄂州某公司", "industry": "C39", "employees": n + 1}
+            enterprises.append(stores[n].register(sub, profile, now=NOW))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    store = Store.open(store_url)
+    try:
+        assert errors == []
+        assert len(set(ids)) == 1
+        assert len(set(enterprises)) == 1
+        assert [name for _, name, _ in store.enterprises()] == ["鄂州某公司"]
+        assert len(store.subscriptions()) == 1
+    finally:
+        store.close()
