@@ -418,7 +418,7 @@ def run(settings: Settings, world: World, *, demo: bool = False) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    _redact.install()
+    _redact.install(settings.secret_values())
     log.info(
         "%d policies, channels: %s, database: %s, http://%s:%d%s",
         len(world.catalog.policies),

@@ -74,6 +74,21 @@ class Settings:
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_robot_webhooks: tuple[Secret, ...] = field(default=())
 
+    def secret_values(self) -> list[str]:
+        """Every secret value, and each robot URL's key, for the log filter to hide."""
+        singles = (
+            self.telegram_token,
+            self.telegram_webhook_secret,
+            self.wecom_secret,
+            self.wecom_token,
+            self.wecom_aes_key,
+        )
+        values = [x.reveal() for x in singles if x is not None]
+        for robot in self.wecom_robot_webhooks:
+            url = robot.reveal()
+            values += [url, *re.findall(r"[?&]key=([^&#]+)", url)]
+        return values
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build settings from a mapping of HUIQI_* variables; raise SettingsError if malformed."""

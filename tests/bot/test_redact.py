@@ -34,3 +34,17 @@ def test_filter_rewrites_arguments(caplog: pytest.LogCaptureFixture) -> None:
         logger.info("HTTP Request: %s %s", "POST", "https://x.test/bot999:SECRET/getMe")
     assert caplog.messages == ["HTTP Request: POST https://x.test/bot<token>/getMe"]
     assert "SECRET" not in caplog.text
+
+
+def test_filter_hides_configured_secrets_in_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    """A secret value inside an exception's text is hidden in the logged traceback too."""
+    logger = logging.getLogger("huiqi.test.redact.tb")
+    logger.addFilter(RedactingFilter(["corp-secret-value"]))
+    with caplog.at_level(logging.ERROR, logger="huiqi.test.redact.tb"):
+        try:
+            raise RuntimeError("refused corp-secret-value")
+        except RuntimeError:
+            logger.exception("call failed with corp-secret-value")
+    assert caplog.records[0].exc_text is not None
+    assert "corp-secret-value" not in caplog.records[0].exc_text
+    assert caplog.messages == ["call failed with <secret>"]

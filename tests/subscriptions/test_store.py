@@ -149,7 +149,7 @@ def test_one_chat_writing_at_once_makes_one_subscriber_and_one_enterprise(
             ids.append(sub)
             profile = {"name": "鄂州某公司", "industry": "C39", "employees": n + 1}
             enterprises.append(stores[n].register(sub, profile, now=NOW))
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
