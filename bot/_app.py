@@ -252,8 +252,20 @@ def create_app(
         ):
             return Response(status_code=403)
         try:
-            update = Update.de_json(await request.json(), telegram.bot)
-        except ValueError:
+            payload = await request.json()
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than it can be read
+            return Response(status_code=400)
+        update_id = payload.get("update_id") if isinstance(payload, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return Response(status_code=400)
+        try:
+            update = Update.de_json(payload, telegram.bot)
+        except Exception as exc:
+            log.warning("telegram update %s refused: %s", update_id, type(exc).__name__)
+            return Response(status_code=400)
+        ids = (getattr(update.effective_chat, "id", 0), getattr(update.effective_user, "id", 0))
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            log.warning("telegram update %s refused: chat or user id is not a number", update_id)
             return Response(status_code=400)
         await telegram.update_queue.put(update)
         return Response(status_code=200)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,14 @@ from bot._commands import (
     parse_command,
     profile_from_fields,
 )
-from bot._service import World, add_round, replan, sync_rounds, upcoming
+from bot._service import (
+    ANNOUNCEMENT_MAX_CHARS,
+    World,
+    add_round,
+    replan,
+    sync_rounds,
+    upcoming,
+)
 from bot._views import TEMPLATES_DIR
 from schedulers import local_date, next_round
 from subscriptions import (
@@ -40,7 +48,18 @@ from subscriptions import (
     parse_profile,
 )
 
+log = logging.getLogger("huiqi.chat")
+
 PAGE = 5
+ANNOUNCE_CONFIRM_WITHIN = dt.timedelta(minutes=10)
+# How the admin is told where an announcement goes.
+CHANNEL_NAMES = {
+    "telegram": "Telegram",
+    "wecom": "企业微信",
+    "wecom-robot": "企业微信群机器人",
+    "webhook": "Webhook",
+    "console": "控制台",
+}
 LIMIT = 4000  # below Telegram's 4,096 characters
 
 
@@ -178,6 +197,8 @@ class ChatService:
         self.public_url = public_url.rstrip("/")
         self.bot_username = bot_username
         self.drafts: dict[tuple[str, str], Draft] = {}
+        # An admin's announcement waiting for 确认公告: (text, when written), per chat.
+        self.announcing: dict[tuple[str, str], tuple[str, dt.datetime]] = {}
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
             autoescape=select_autoescape(["html", "j2"]),
@@ -215,6 +236,8 @@ class ChatService:
         if cmd.name == "cancel":
             if self.drafts.pop((who.channel, who.chat), None) is not None:
                 return self._plain("已取消登记。发 /register 可重新开始。")
+            if self.announcing.pop((who.channel, who.chat), None) is not None:
+                return self._plain("已放弃这条公告，没有发出。")
             return self._plain("当前没有进行中的操作。")
         if draft is not None and cmd.name in ("text", "unknown"):
             return self._draft_text(who, draft, cmd.text)
@@ -236,6 +259,8 @@ class ChatService:
             return self._match_page(who, int(value) if value.isdigit() else 1)
         if kind == "cal" and value == "rotate":
             return self._calendar(who, rotate=True)
+        if kind == "ann":
+            return self._announce_answer(who, confirmed=value == "yes")
         if kind == "stop":
             if value == "yes":
                 subscriber = self._subscriber(who)
@@ -547,12 +572,56 @@ class ChatService:
         return self.handle_button(who, "stop:yes")
 
     def _cmd_announce(self, who: Who, cmd: Command) -> list[Reply]:
+        """An admin's announcement to every subscriber: shown first, sent once confirmed."""
         if not who.admin:
             return self._plain("抱歉，只有管理员可以发布公告。")
-        body = cmd.text.partition(" ")[2].strip()
+        # The text as written, line breaks kept: everything after the command word.
+        body = re.sub(r"^\s*\S+", "", cmd.raw, count=1).strip()
         if not body:
-            return self._plain("用法：/announce 公告内容")
-        return [Reply("__announce__" + body)]  # the channel layer broadcasts it
+            return self._plain("用法：/announce 公告内容（可以换行，最多 1000 字）")
+        if len(body) > ANNOUNCEMENT_MAX_CHARS:
+            return self._plain(
+                f"公告最多 {ANNOUNCEMENT_MAX_CHARS} 字，这条有 {len(body)} 字，请删减后重新发送。"
+            )
+        self.announcing[(who.channel, who.chat)] = (body, self.clock())
+        count = sum(self.store.active_counts().values())
+        preview = f"将向全部 {count} 位订阅者发送以下公告：\n\n【公告】{body}\n\n"
+        if who.typed:
+            return self._plain(preview + "确认发送请回复：确认公告；放弃请回复：取消")
+        buttons = ((Button("确认发送", data="ann:yes"), Button("放弃", data="ann:no")),)
+        return self._plain(preview + "确认后发出，发出后不能撤回。", buttons)
+
+    def _cmd_confirm_announce(self, who: Who, cmd: Command) -> list[Reply]:
+        return self._announce_answer(who, confirmed=True)
+
+    def _announce_answer(self, who: Who, *, confirmed: bool) -> list[Reply]:
+        if not who.admin:
+            return self._plain("抱歉，只有管理员可以发布公告。")
+        waiting = self.announcing.pop((who.channel, who.chat), None)
+        if not confirmed:
+            return self._plain(
+                "已放弃这条公告，没有发出。" if waiting else "当前没有待发送的公告。"
+            )
+        if waiting is None or self.clock() - waiting[1] > ANNOUNCE_CONFIRM_WITHIN:
+            return self._plain(
+                "没有待确认的公告（或已超过 10 分钟），请重新发送“/announce 公告内容”。"
+            )
+        body = waiting[0]
+        author = f"{who.channel}:{who.user}"
+        number, by_channel = self.store.announce(body, author=author, now=self.clock())
+        log.info(
+            "announcement %d by %s queued for %d subscribers",
+            number,
+            author,
+            sum(by_channel.values()),
+        )
+        parts = "、".join(f"{CHANNEL_NAMES.get(c, c)} {n}" for c, n in sorted(by_channel.items()))
+        total = sum(by_channel.values())
+        return self._plain(
+            f"公告已排入发送队列，共 {total} 位订阅者"
+            + (f"（{parts}）" if parts else "")
+            + "，将按各渠道的频率限制陆续发出。发送情况可用 /stats 查看。"
+        )
 
     def _cmd_rounds(self, who: Who, cmd: Command) -> list[Reply]:
         usage = "用法：/rounds add 政策编号 开始=2026-12-01 截止=2026-12-25 通知=https://…"

@@ -27,6 +27,7 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "confirm_stop": ("确认退订",),
     "cancel": ("cancel", "取消"),
     "announce": ("announce", "公告"),
+    "confirm_announce": ("确认公告",),
     "rounds": ("rounds", "批次"),
     "stats": ("stats", "统计"),
     "subscribe": ("subscribe", "订阅类别", "订阅"),
@@ -64,6 +65,7 @@ class Command:
     fields: dict[str, str] = field(default_factory=dict)
     unknown_keys: tuple[str, ...] = ()
     text: str = ""
+    raw: str = ""  # the message as written (line breaks kept), for free text like a 公告
 
 
 def normalize(text: str) -> str:
@@ -82,7 +84,7 @@ def parse_command(text: str) -> Command:
     word = word.split("@", 1)[0].lower()  # /register@huiqi_bot in groups
     name = WORD_TO_COMMAND.get(word)
     if name is None:
-        return Command("unknown" if head.startswith("/") else "text", text=clean)
+        return Command("unknown" if head.startswith("/") else "text", text=clean, raw=str(text))
     args: list[str] = []
     fields: dict[str, str] = {}
     unknown: list[str] = []
@@ -98,7 +100,7 @@ def parse_command(text: str) -> Command:
             unknown.append(key.strip())
         else:
             fields[canonical] = value.strip()
-    return Command(name, tuple(args), fields, tuple(unknown), clean)
+    return Command(name, tuple(args), fields, tuple(unknown), clean, str(text))
 
 
 def _number(text: str) -> int | float | str:

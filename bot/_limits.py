@@ -9,6 +9,7 @@ client holding connections open), and h11 refuses headers larger than `MAX_HEADE
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,15 @@ async def _answer(send: Send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+HOST = re.compile(rb"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?")
+
+
+def _valid_host(value: bytes) -> bool:
+    """A Host header RFC 9110 allows: a name, an IPv4 or [IPv6] address, maybe a port."""
+    found = HOST.fullmatch(value)
+    return found is not None and (found[1] is None or int(found[1]) <= 65535)
+
+
 class RequestLimits:
     """ASGI middleware: header count, and the body read whole within its route's cap."""
 
@@ -57,6 +67,11 @@ class RequestLimits:
         headers = scope.get("headers", [])
         if len(headers) > MAX_HEADERS:
             await _answer(send, 431, f"too many headers (at most {MAX_HEADERS})")
+            return
+        hosts = [v for k, v in headers if k == b"host"]
+        if len(hosts) > 1 or (hosts and not _valid_host(hosts[0])):
+            # Links and redirects are built from Host when no public URL is set.
+            await _answer(send, 400, "one Host header of a name or address, and a port")
             return
         cap = self.caps.get(scope.get("path", ""), self.default)
         declared = [v for k, v in headers if k == b"content-length"]

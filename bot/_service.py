@@ -10,6 +10,7 @@ from typing import Any
 
 from bot._views import environment
 from schedulers import (
+    ANNOUNCEMENT,
     AnnualWindow,
     Audience,
     Catalog,
@@ -259,6 +260,8 @@ def renderer(
         items: Sequence[Any], rounds_by_key: Mapping[str, Any], late: bool, now: dt.datetime
     ) -> str:
         today = local_date(now)
+        if items and items[0].kind == ANNOUNCEMENT:  # the dispatcher sends each one alone
+            return announcement_text(store, items[0].round_key, today)
         entries = []
         for item in items:
             rnd = rounds_by_key[item.round_key]
@@ -277,6 +280,20 @@ def renderer(
         return template.render(entries=entries, late=late, today=today).strip()
 
     return render
+
+
+ANNOUNCEMENT_MAX_CHARS = 1000  # WeCom text messages carry 2,048 bytes, robots 4,096
+
+
+def announcement_text(store: Store, key: str, today: dt.date) -> str:
+    """An announcement as sent: 【公告】 and the admin's text, dated when it goes out late."""
+    found = store.announcements([int(key.partition(":")[2])])
+    if not found:
+        raise LookupError(key)
+    [(text, made)] = found.values()
+    when = local_date(made)
+    dated = "" if when == today else f"（{when.month}月{when.day}日发布）"
+    return f"【公告】{dated}{text}"
 
 
 def rounds_by_key(store: Store) -> dict[str, StoredRound]:

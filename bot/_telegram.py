@@ -55,7 +55,6 @@ log = logging.getLogger("huiqi.telegram")
 App = Application[Any, Any, Any, Any, Any, Any]
 
 CHANNEL = "telegram"
-ANNOUNCE = "__announce__"
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -90,10 +89,6 @@ async def send_replies(
 ) -> None:
     """Send the service's replies: HTML text, inline keyboards, a photo where there is one."""
     for reply in replies:
-        if reply.text.startswith(ANNOUNCE):
-            await broadcast(app, service, reply.text[len(ANNOUNCE) :])
-            await app.bot.send_message(chat_id, "公告已发出。")
-            continue
         if reply.photo is not None:
             await app.bot.send_photo(
                 chat_id,
@@ -110,18 +105,6 @@ async def send_replies(
                 reply_markup=_markup(reply),
                 disable_web_page_preview=True,
             )
-
-
-async def broadcast(app: App, service: ChatService, text: str) -> int:
-    """An admin's announcement to every active Telegram subscriber; return how many got it."""
-    channel = TelegramChannel(app)
-    sent = 0
-    for subscriber_id, address in service.store.active_subscribers(CHANNEL):
-        result = await channel.send(address, f"【公告】{text}")
-        if result.status == PERMANENT:
-            service.store.deactivate(subscriber_id, result.detail)
-        sent += result.status == OK
-    return sent
 
 
 def build_application(

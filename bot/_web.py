@@ -84,6 +84,8 @@ def conditional(request: Request, built: Built, *, private: bool) -> Response:
             since = email.utils.parsedate_to_datetime(ims)
         except (TypeError, ValueError):
             since = None
+        if since is not None and since.tzinfo is None:  # "-0000": UTC, as RFC 5322 reads it
+            since = since.replace(tzinfo=dt.UTC)
         if since is not None and built.last_modified.replace(microsecond=0) <= since:
             return Response(status_code=304, headers=headers)
     return Response(built.body, media_type=CALENDAR, headers=headers)

@@ -133,6 +133,8 @@ class CallbackGuard:
         try:
             xml = self.crypto.decrypt_message(body.decode("utf-8"), signature, timestamp, nonce)
             message = parse_message(xml)
+            for name in type(message)._fields:  # fields are converted when read: read each once
+                getattr(message, name)
         except (InvalidSignatureException, InvalidCorpIdException) as exc:
             raise CallbackError(f"refused: {type(exc).__name__}") from None
         except Exception as exc:  # malformed XML or ciphertext: refuse, never crash

@@ -30,7 +30,14 @@ from schedulers._channels import (
     RecordingChannel,
     SendResult,
 )
-from schedulers._dispatch import LATE_AFTER, LEASE, ChannelHealth, Dispatcher, TickReport
+from schedulers._dispatch import (
+    ANNOUNCEMENT,
+    LATE_AFTER,
+    LEASE,
+    ChannelHealth,
+    Dispatcher,
+    TickReport,
+)
 from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
 from schedulers._planner import (
     DEFAULT_OFFSETS,
@@ -86,6 +93,7 @@ from schedulers._workdays import covers as holiday_schedule_covers
 from schedulers._workdays import is_workday
 
 __all__ = [
+    "ANNOUNCEMENT",
     "CONTINUOUS",
     "DATA_DIR",
     "DEFAULT_OFFSETS",

@@ -41,6 +41,8 @@ from schedulers._planner import local_date
 log = logging.getLogger("huiqi.dispatch")
 
 LATE_AFTER = dt.timedelta(hours=2)
+# The kind of an admin's announcement: its row names no round (key `announcement:<id>`).
+ANNOUNCEMENT = "announcement"
 LEASE = dt.timedelta(minutes=5)
 
 
@@ -255,9 +257,11 @@ class Dispatcher:
     async def _send_batch(self, channel: Channel, claimed: list[Any], report: TickReport) -> bool:
         """Send one claimed batch; False when the channel went down (the rest is released)."""
         rounds = self.rounds()
-        groups: dict[tuple[int, dt.datetime], list[Any]] = {}
+        groups: dict[tuple[int, dt.datetime, bool], list[Any]] = {}
         for item in claimed:
-            groups.setdefault((item.subscriber_id, item.due_at), []).append(item)
+            # An announcement is a message of its own, never part of a reminder digest.
+            key = (item.subscriber_id, item.due_at, item.kind == ANNOUNCEMENT)
+            groups.setdefault(key, []).append(item)
         pending = list(groups.values())
         renewed_at = self.clock()
         while pending:
@@ -309,6 +313,9 @@ class Dispatcher:
         today = local_date(now)
         live = []
         for item in items:
+            if item.kind == ANNOUNCEMENT:
+                live.append(item)
+                continue
             rnd = rounds.get(item.round_key)
             closed = (
                 rnd is not None

@@ -19,12 +19,15 @@ from typing import Any, cast
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import CursorResult, Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import insert as sqlalchemy_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from schedulers import ANNOUNCEMENT
 from subscriptions._tables import (
+    AnnouncementRow,
     CategorySubscriptionRow,
     DeliveryRow,
     EnterpriseRow,
@@ -474,6 +477,16 @@ class Store:
                 .order_by(SubscriberRow.id)
             )
             return [(int(r[0]), str(r[1])) for r in rows]
+
+    def active_counts(self) -> dict[str, int]:
+        """Active subscribers per channel."""
+        with self.session() as s:
+            rows = s.execute(
+                select(SubscriberRow.channel, func.count())
+                .where(SubscriberRow.active.is_(True))
+                .group_by(SubscriberRow.channel)
+            )
+            return {str(c): int(n) for c, n in rows}
 
     def delivery_stats(self, *, since: dt.datetime) -> dict[str, int]:
         """Subscribers, enterprises, matches, and reminders sent and failed since a moment."""
@@ -1003,6 +1016,55 @@ class Store:
                 }
                 for o in rows
             ]
+
+    def announce(self, text: str, *, author: str, now: dt.datetime) -> tuple[int, dict[str, int]]:
+        """Queue an announcement to every active subscriber, in one transaction; return its id
+        and how many subscribers of each channel it goes to. The dispatcher sends it."""
+        with self.session() as s:
+            subscribers = s.execute(
+                select(SubscriberRow.id, SubscriberRow.channel)
+                .where(SubscriberRow.active.is_(True))
+                .order_by(SubscriberRow.id)
+            ).all()
+            row = AnnouncementRow(
+                text=text, author=author, recipients=len(subscribers), created_at=now
+            )
+            s.add(row)
+            s.flush()
+            key = f"{ANNOUNCEMENT}:{row.id}"
+            if subscribers:
+                s.execute(
+                    sqlalchemy_insert(OutboxRow),
+                    [
+                        {
+                            "subscriber_id": sid,
+                            "round_key": key,
+                            "round_version": 1,
+                            "kind": ANNOUNCEMENT,
+                            "due_at": now,
+                            "next_attempt_at": now,
+                            "status": PENDING,
+                            "attempts": 0,
+                            "late": False,
+                            "created_at": now,
+                        }
+                        for sid, _ in subscribers
+                    ],
+                )
+            by_channel: dict[str, int] = {}
+            for _, channel in subscribers:
+                by_channel[channel] = by_channel.get(channel, 0) + 1
+            return row.id, by_channel
+
+    def announcements(self, ids: Collection[int]) -> dict[int, tuple[str, dt.datetime]]:
+        """The text and time of announcements, by id."""
+        with self.session() as s:
+            rows = s.execute(
+                select(AnnouncementRow.id, AnnouncementRow.text, AnnouncementRow.created_at).where(
+                    AnnouncementRow.id.in_(list(ids))
+                )
+            )
+            return {int(i): (str(t), at) for i, t, at in rows}
 
     def told_about(self, round_key: str) -> list[int]:
         """Subscribers who were sent anything about a round."""

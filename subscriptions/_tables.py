@@ -189,3 +189,15 @@ class SeenCallbackRow(Base):
     __tablename__ = "seen_callbacks"
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     seen_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class AnnouncementRow(Base):
+    """An admin's announcement; its outbox rows (kind `announcement`, round key
+    `announcement:<id>`) carry it to every subscriber active when it was made."""
+
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    recipients: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime]

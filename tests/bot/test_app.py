@@ -88,6 +88,14 @@ def test_body_and_header_limits(tmp_path: Path) -> None:
         assert client.get("/healthz", headers=many).status_code == 431
         bad = client.post("/healthz", headers={"content-length": "abc"}, content=b"")
         assert bad.status_code == 400
+        # Host feeds links and redirects: a malformed one is refused, a well-formed one served.
+        for host in ("host:-1", "host:99999", "[", ":", "@", "a b", "h:x"):
+            refused = client.get("/api/policies/", headers={"host": host})
+            assert refused.status_code == 400, host
+        for host in ("huiqi.example.cn", "[::1]:8000", "127.0.0.1:80"):
+            moved = client.get("/api/policies/", headers={"host": host}, follow_redirects=False)
+            assert moved.status_code == 307, host
+            assert moved.headers["location"] == f"http://{host}/api/policies"
 
 
 def test_slow_headers_are_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,7 @@ def test_one_line_registration() -> None:
         },
         (),
         line,
+        line,
     )
     raw = profile_from_fields({**cmd.fields, "name": "某公司"})
     assert raw == {

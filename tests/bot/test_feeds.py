@@ -198,6 +198,11 @@ def test_conditional_get_and_gzip(served: tuple[TestClient, Store]) -> None:
     assert client.get("/feeds/all.ics", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/feeds/all.ics", headers={"If-Modified-Since": modified}).status_code == 304
     assert client.get("/feeds/all.ics", headers={"If-None-Match": '"other"'}).status_code == 200
+    # "-0000" (a zone-less date) is read as UTC; dates that cannot be read give the feed.
+    unzoned = modified.replace("GMT", "-0000")
+    assert client.get("/feeds/all.ics", headers={"If-Modified-Since": unzoned}).status_code == 304
+    for odd in ("Sun, 22 Nov 99999 02:05:00 GMT", "Sun, 32 Nov 2026 02:05:00 GMT", "yesterday"):
+        assert client.get("/feeds/all.ics", headers={"If-Modified-Since": odd}).status_code == 200
     zipped = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["content-encoding"] == "gzip"
     assert zipped.content == full.content  # the client unzipped it

@@ -234,17 +234,47 @@ def test_group_register_goes_private(harness: Harness) -> None:
 
 
 def test_admin_announce_and_refusal(harness: Harness) -> None:
-    """An admin's announcement reaches subscribers; anyone else is refused politely."""
+    """An admin's announcement is shown, confirmed, queued in the outbox and sent by the
+    dispatcher (rate limits, retries, delivery log); anyone else is refused politely."""
 
     async def scenario() -> None:
         await harness.send(ONE_LINE)
-        assert (await harness.send("/announce 2026年技改资金申报通知已发布", user=USER))[
-            0
-        ] == "抱歉，只有管理员可以发布公告。"
-        assert (await harness.send("/announce 2026年技改资金申报通知已发布", chat=ADMIN))[
-            -1
-        ] == "公告已发出。"
-        assert harness.fake.texts(USER)[-1] == "【公告】2026年技改资金申报通知已发布"
+        blocked = harness.store.subscriber("telegram", "404", display_name=None, now=NOW)
+        harness.fake.failures["404"] = [(403, "Forbidden: bot was blocked by the user", None)]
+        text = "/announce 2026年技改资金申报通知已发布\n详见市经信局网站 <b>&"
+        refused = await harness.send(text, user=USER)
+        assert refused == ["抱歉，只有管理员可以发布公告。"]
+        assert (await harness.press("ann:yes", user=USER)) == ["抱歉，只有管理员可以发布公告。"]
+        [preview] = await harness.send(text, chat=ADMIN)
+        assert preview.startswith("将向全部 2 位订阅者发送以下公告：\n\n【公告】2026年技改")
+        assert "\n详见市经信局网站 &lt;b&gt;&amp;" in preview  # HTML-escaped, line break kept
+        assert [b["callback_data"] for b in harness.buttons(ADMIN)] == ["ann:yes", "ann:no"]
+        sent = "【公告】2026年技改资金申报通知已发布\n详见市经信局网站 <b>&"
+        before = harness.store.counts()
+        [queued] = await harness.press("ann:yes", chat=ADMIN)
+        assert queued.startswith("公告已排入发送队列，共 2 位订阅者（Telegram 2）")
+        again = await harness.press("ann:yes", chat=ADMIN)  # a second press sends nothing more
+        assert again[0].startswith("没有待确认的公告")
+        assert harness.store.counts()["pending"] == before["pending"] + 2
+        assert sent not in harness.fake.texts(USER)  # queued, not sent by the chat handler
+        dispatcher = Dispatcher(
+            store=harness.store,
+            channels={"telegram": TelegramChannel(harness.app, rate_per_second=None)},
+            render=renderer(WORLD, harness.store),
+            rounds=lambda: rounds_by_key(harness.store),
+            clock=lambda: NOW,
+        )
+        await dispatcher.tick()
+        assert harness.fake.texts(USER).count(sent) == 1
+        assert not harness.store.subscriber_active(blocked)  # the delivery log says why
+        await dispatcher.tick()
+        assert harness.fake.texts(USER).count(sent) == 1
+        await harness.send("/announce 不发这条", chat=ADMIN)
+        assert (await harness.press("ann:no", chat=ADMIN)) == ["已放弃这条公告，没有发出。"]
+        long = await harness.send("/announce " + "字" * 1001, chat=ADMIN)
+        assert long == ["公告最多 1000 字，这条有 1001 字，请删减后重新发送。"]
+        after = harness.store.counts()
+        assert after.get("failed", 0) == before.get("failed", 0) + 1  # the blocked one
 
     run(harness, scenario)
 

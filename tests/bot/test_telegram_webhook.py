@@ -66,6 +66,17 @@ def test_webhook_secret_and_update(tmp_path: Path) -> None:
                 headers={b"X-Telegram-Bot-Api-Secret-Token": "s3cret-tökén".encode("latin-1")},
             )
             assert non_ascii.status_code == 403
+            right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+            for bad in (b"{}", b"[1]", b'"x"', b"{", b'{"update_id": "1"}', b'{"update_id": true}'):
+                refused = client.post("/telegram/webhook", content=bad, headers=right)
+                assert refused.status_code == 400, bad
+            deep = b"[" * 60000  # nested deeper than json can read
+            assert client.post("/telegram/webhook", content=deep, headers=right).status_code == 400
+            broken = {"update_id": 2, "message": {"chat": "not an object"}}
+            assert client.post("/telegram/webhook", json=broken, headers=right).status_code == 400
+            odd_chat = {**update, "update_id": 3}
+            odd_chat["message"] = {**update["message"], "chat": {"id": {"R": 1}, "type": "private"}}
+            assert client.post("/telegram/webhook", json=odd_chat, headers=right).status_code == 400
             ok = client.post(
                 "/telegram/webhook",
                 json=update,

@@ -535,3 +535,64 @@ def test_unsigned_xml_is_never_parsed() -> None:
     for body in (bomb, b"<xml><Encrypt><![CDATA[abc]]></Encrypt>", b"not xml at all"):
         with pytest.raises(CallbackError, match="InvalidSignatureException"):
             guard().open(body, "0" * 40, ts, "n")
+
+
+def test_signed_message_with_malformed_fields_is_refused() -> None:
+    """A correctly signed message whose MsgId or CreateTime is not a number is malformed:
+    refused as such, never an error."""
+    ts = str(int(NOW.timestamp()))
+    good = text_message("zhangsan", "帮助", 5)
+    for bad in (
+        good.replace("<MsgId>5</MsgId>", "<MsgId>NIL</MsgId>"),
+        good.replace(f"<CreateTime>{ts}</CreateTime>", "<CreateTime>昨天</CreateTime>"),
+        good.replace(f"<AgentID>{AGENT}</AgentID>", "<AgentID>x</AgentID>"),
+    ):
+        encrypted, signature = encrypt_independently(bad, CORP, AES_KEY, "n", ts)
+        with pytest.raises(CallbackError, match="malformed callback"):
+            guard().open(envelope(encrypted), signature, ts, "n")
+
+
+def test_admin_announcement_from_wecom_reaches_every_channel(
+    fake: tuple[FakeWeCom, str], tmp_path: Path
+) -> None:
+    """The WeCom admin's 公告 is previewed, confirmed with 确认公告, and sent by the dispatcher
+    to every active subscriber: WeCom members and group robots alike; others are refused."""
+    api, base = fake
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'huiqi.db'}",
+        public_url="https://huiqi.example.cn",
+        admins=("wecom:admin",),
+        wecom_corp_id=CORP,
+        wecom_agent_id=AGENT,
+        wecom_secret=Secret("app-secret"),
+        wecom_token=Secret(TOKEN),
+        wecom_aes_key=Secret(AES_KEY),
+        wecom_api_url=base,
+        wecom_robot_webhooks=(Secret(f"{base}/cgi-bin/webhook/send?key=TALENT#talent"),),
+    )
+    app = create_app(settings, WORLD, clock=lambda: NOW, channels={})
+    with TestClient(app) as client:
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        ask(client, api, "zhangsan", REGISTER, 31)
+        refused = ask(client, api, "zhangsan", "公告 假通知", 32)
+        assert refused == "抱歉，只有管理员可以发布公告。"
+        assert ask(client, api, "zhangsan", "确认公告", 33) == "抱歉，只有管理员可以发布公告。"
+        preview = ask(client, api, "Admin", "公告 技改资金申报通知已发布\n请于12月20日前提交", 34)
+        assert preview.startswith("将向全部 2 位订阅者发送以下公告：\n\n【公告】技改资金申报")
+        assert "已发布\n请于12月20日前提交" in preview  # the line break kept
+        assert preview.endswith("确认发送请回复：确认公告；放弃请回复：取消")
+        assert "__announce__" not in preview
+        queued = ask(client, api, "Admin", "确认公告", 35)  # HUIQI_ADMINS says wecom:admin
+        assert queued.startswith(
+            "公告已排入发送队列，共 2 位订阅者（企业微信 1、企业微信群机器人 1）"
+        )
+        text = "【公告】技改资金申报通知已发布\n请于12月20日前提交"
+        assert text not in api.texts("zhangsan")
+        in_app(client, runtime.dispatcher.tick)
+        assert api.texts("zhangsan").count(text) == 1
+        [robot] = [p for p in api.robot_posts if p["key"] == "TALENT"]
+        assert robot["markdown"]["content"].startswith("**【公告】技改资金申报通知已发布**\n请于")
+        in_app(client, runtime.dispatcher.tick)
+        assert api.texts("zhangsan").count(text) == 1
+        assert len([p for p in api.robot_posts if p["key"] == "TALENT"]) == 1
+        assert ask(client, api, "Admin", "确认公告", 36).startswith("没有待确认的公告")

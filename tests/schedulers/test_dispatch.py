@@ -205,3 +205,25 @@ def test_confirmed_round_change_notice_and_new_schedule(store: Store) -> None:
     ]
     superseded = [r for r in talent_rows(s.store) if r["status"] == "dropped"]
     assert {r["kind"] for r in superseded} == {"close-14", "close-7", "close-3", "close-1"}
+
+
+def test_announcement_is_its_own_message_and_outlives_no_round(store: Store) -> None:
+    """An announcement due with a reminder goes out as a message of its own (not folded into a
+    digest, not dropped for naming no round), once; a late one carries the day it was made."""
+    s = setup(store, at=local(2026, 11, 20))
+    due = store.next_due()
+    assert due is not None
+    s.clock.now = due
+    number, by_channel = store.announce("第一条公告", author="tg:1", now=due)
+    assert by_channel == {"console": 1}
+    asyncio.run(s.dispatcher.tick())
+    texts = [m.text for m in s.channel.sent]
+    assert texts.count("【公告】第一条公告") == 1
+    assert any(t != "【公告】第一条公告" for t in texts)  # the reminder due then, apart
+    store.announce("停机时发的公告", author="tg:1", now=local(2026, 12, 1))
+    s.clock.now = local(2026, 12, 3)  # the dispatcher was down for two days
+    asyncio.run(s.dispatcher.tick())
+    asyncio.run(s.dispatcher.tick())
+    later = [m.text for m in s.channel.sent].count("【公告】（12月1日发布）停机时发的公告")
+    assert later == 1
+    assert store.announcements([number]) == {number: ("第一条公告", due)}
