@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from starlette.testclient import TestClient
 
