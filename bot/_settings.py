@@ -103,6 +103,7 @@ class Settings:
             raise SettingsError(f"HUIQI_PORT={port_text!r}: expected a port number 1-65535")
 
         _check_wecom(values)
+        _check_admins(values.get("HUIQI_ADMINS", ""))
 
         def secret(key: str) -> Secret | None:
             return Secret(values[key]) if key in values else None
@@ -137,6 +138,16 @@ class Settings:
         if self.wecom_secret:
             on.append("wecom")
         return tuple(on)
+
+
+def _check_admins(text: str) -> None:
+    """Each admin names its channel: a bare id could be a Telegram user and a WeCom member."""
+    for entry in (x.strip() for x in text.split(",")):
+        if entry and not re.fullmatch(r"tg:\d+|wecom:[A-Za-z0-9_.@-]{1,64}", entry):
+            raise SettingsError(
+                f"HUIQI_ADMINS entry {entry!r}: expected tg:<Telegram user id> (digits) or "
+                "wecom:<WeCom userid>, comma-separated, e.g. tg:12345678,wecom:zhangsan"
+            )
 
 
 def _check_wecom(values: Mapping[str, str]) -> None:

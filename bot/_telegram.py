@@ -78,7 +78,7 @@ def _who(update: Update, admins: Sequence[str]) -> Who | None:
     if chat is None or user is None:
         return None
     display = chat.title or user.full_name or f"Telegram用户{user.id}"
-    admin = is_admin(CHANNEL, str(user.id), admins) or str(user.id) in admins
+    admin = is_admin(CHANNEL, str(user.id), admins)
     return Who(
         CHANNEL, str(chat.id), str(user.id), display, group=chat.type != "private", admin=admin
     )

@@ -48,6 +48,13 @@ def test_lists_are_split_on_commas() -> None:
     )
 
 
+@pytest.mark.parametrize("entry", ["12345678", "telegram:1", "tg:abc", "wecom:", "wecom:a b"])
+def test_every_admin_names_its_channel(entry: str) -> None:
+    """A bare id could be a Telegram user and a WeCom member at once: refused, with the form."""
+    with pytest.raises(SettingsError, match="expected tg:<Telegram user id>"):
+        Settings.from_env({"HUIQI_ADMINS": f"tg:1,{entry}"})
+
+
 WECOM = {
     "HUIQI_WECOM_CORP_ID": "ww1234567890abcdef",
     "HUIQI_WECOM_AGENT_ID": "1000002",
