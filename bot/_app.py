@@ -43,8 +43,9 @@ from bot._wecom import (
     make_client,
     parse_robots,
 )
-from schedulers import LEASE, Channel, ChannelHealth, ConsoleChannel, Dispatcher, local_date
-from subscriptions import Store
+from schedulers import Channel, local_date
+from schedulers.dispatch import LEASE, ChannelHealth, ConsoleChannel, Dispatcher
+from subscriptions.store import Store
 
 log = logging.getLogger("huiqi")
 

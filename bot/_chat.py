@@ -40,13 +40,13 @@ from subscriptions import (
     SIZE_NAMES,
     Context,
     ProfileError,
-    Store,
     classify,
     match,
     match_all,
     normalize_industry,
     parse_profile,
 )
+from subscriptions.store import Store
 
 log = logging.getLogger("huiqi.chat")
 

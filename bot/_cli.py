@@ -28,19 +28,19 @@ from bot._views import (
     stored_round_record,
     upcoming_record,
 )
-from schedulers import DATA_DIR, Catalog, CatalogError, load_catalog, validate
+from schedulers import Catalog, CatalogError
+from schedulers.data import DATA_DIR, load_catalog, validate
 from subscriptions import (
     Context,
     Profile,
     ProfileError,
-    Store,
     classify,
-    load_size_standard,
-    load_vocab,
     match_all,
     normalize_industry,
     parse_profile,
 )
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import Store
 
 
 class DateType(click.ParamType[dt.date]):

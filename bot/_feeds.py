@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from bot._service import World
 from bot._views import environment
 from schedulers import FeedEvent, FeedMeta, Policy, render_feed
-from subscriptions import Context, Match, Profile, StoredRound, match
+from subscriptions import Context, Match, Profile, match
+from subscriptions.store import StoredRound
 
 BASIS_TAGS = {"confirmed": "已发布", "stated": "文件写明", "estimated": "预计"}
 DECISION_NAMES = {

@@ -28,18 +28,8 @@ from schedulers import (
     rounds,
     weekly_digests,
 )
-from subscriptions import (
-    Context,
-    NewReminder,
-    Profile,
-    ProfileError,
-    SizeStandard,
-    Store,
-    StoredRound,
-    Vocab,
-    match,
-    parse_profile,
-)
+from subscriptions import Context, Profile, ProfileError, SizeStandard, Vocab, match, parse_profile
+from subscriptions.store import NewReminder, Store, StoredRound
 
 log = logging.getLogger("huiqi")
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bot._service import World, renderer, replan, rounds_by_key
-from schedulers import SHANGHAI, Dispatcher, Recorded, RecordingChannel
-from subscriptions import Store
+from schedulers import SHANGHAI, Recorded, RecordingChannel
+from schedulers.dispatch import Dispatcher
+from subscriptions.store import Store
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo" / "enterprises.json"
 

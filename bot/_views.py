@@ -10,16 +10,8 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from schedulers import SHANGHAI, STATUSES, Benefit, Catalog, Policy, Round, next_round, status
-from subscriptions import (
-    SIZE_NAMES,
-    Context,
-    Match,
-    Profile,
-    SizeResult,
-    SizeStandard,
-    StoredRound,
-    Vocab,
-)
+from subscriptions import SIZE_NAMES, Context, Match, Profile, SizeResult, SizeStandard, Vocab
+from subscriptions.store import StoredRound
 
 if TYPE_CHECKING:
     from bot._service import Upcoming

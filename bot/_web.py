@@ -23,7 +23,8 @@ from bot._feeds import all_feed, category_feed, enterprise_feed
 from bot._service import World
 from bot._views import TEMPLATES_DIR, policy_record, yuan_text
 from schedulers import STATUSES, Catalog, Policy, next_round, status
-from subscriptions import ProfileError, Store, StoredRound, parse_profile
+from subscriptions import ProfileError, parse_profile
+from subscriptions.store import Store, StoredRound
 
 CALENDAR = "text/calendar; charset=utf-8"
 FEED_CACHE_SIZE = 512

@@ -1,7 +1,10 @@
-"""Time: the catalog's windows, rounds and statuses; later the planner and dispatcher."""
+"""Time: windows, rounds, planning, working days, iCalendar rendering, the channel interface.
+
+Pure: this package exports no I/O. The dispatcher and the console channel are
+`schedulers.dispatch`; reading and validating the catalog files, `schedulers.data`.
+"""
 
 from schedulers._catalog import (
-    DATA_DIR,
     Catalog,
     CatalogError,
     Department,
@@ -10,10 +13,6 @@ from schedulers._catalog import (
     Term,
     Vocabulary,
     build_policy,
-    load_catalog,
-    load_vocabulary,
-    policy_schema,
-    validate,
 )
 from schedulers._channels import (
     MIGRATE,
@@ -25,21 +24,13 @@ from schedulers._channels import (
     TRANSIENT,
     UNCERTAIN,
     Channel,
-    ConsoleChannel,
     Recorded,
     RecordingChannel,
     SendResult,
 )
-from schedulers._dispatch import (
-    ANNOUNCEMENT,
-    LATE_AFTER,
-    LEASE,
-    ChannelHealth,
-    Dispatcher,
-    TickReport,
-)
 from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
 from schedulers._planner import (
+    ANNOUNCEMENT,
     DEFAULT_OFFSETS,
     DEFAULT_SEND_TIME,
     DIGEST_DAYS,
@@ -95,13 +86,10 @@ from schedulers._workdays import is_workday
 __all__ = [
     "ANNOUNCEMENT",
     "CONTINUOUS",
-    "DATA_DIR",
     "DEFAULT_OFFSETS",
     "DEFAULT_SEND_TIME",
     "DIGEST_DAYS",
     "EXPIRED",
-    "LATE_AFTER",
-    "LEASE",
     "MIGRATE",
     "OK",
     "OPEN",
@@ -121,14 +109,11 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Channel",
-    "ChannelHealth",
     "Condition",
-    "ConsoleChannel",
     "Contact",
     "ContinuousWindow",
     "DatedWindow",
     "Department",
-    "Dispatcher",
     "Eligibility",
     "Evidence",
     "External",
@@ -150,7 +135,6 @@ __all__ = [
     "Source",
     "TbdWindow",
     "Term",
-    "TickReport",
     "Validity",
     "Vocabulary",
     "Window",
@@ -159,20 +143,16 @@ __all__ = [
     "close_kind",
     "holiday_schedule_covers",
     "is_workday",
-    "load_catalog",
-    "load_vocabulary",
     "local_date",
     "next_round",
     "plan",
     "plan_one",
-    "policy_schema",
     "previous_workday",
     "render_feed",
     "round_key",
     "rounds",
     "status",
     "uid_of",
-    "validate",
     "weekly_digests",
     "weekly_kind",
 ]

@@ -1,12 +1,12 @@
-"""The channel interface every sender implements, with the console and recording channels."""
+"""The channel interface every sender implements, the results it gives, and a recording
+channel (tests, simulations)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from typing import Protocol
 
 OK = "ok"
 RETRY_AFTER = "retry_after"  # the platform asked to wait: try again then
@@ -45,19 +45,6 @@ class Channel(Protocol):
     async def send(self, address: str, text: str) -> SendResult:
         """Deliver `text` to `address`; never raise for a platform's answer."""
         ...
-
-
-@dataclass
-class ConsoleChannel:
-    """Prints messages: the channel that is always on (and the demo's)."""
-
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    name: str = "console"
-    rate_per_second: float | None = None
-
-    async def send(self, address: str, text: str) -> SendResult:
-        print(f"── 发给 {address} ──\n{text}\n", file=self.out, flush=True)
-        return SENT_OK
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,8 @@ DEFAULT_OFFSETS = (14, 7, 3, 1)
 DEFAULT_SEND_TIME = dt.time(9, 30)
 
 OPEN_KIND = "open"
+# The kind of an admin's announcement: its row names no round (key `announcement:<id>`).
+ANNOUNCEMENT = "announcement"
 
 
 def close_kind(days: int) -> str:

@@ -31,8 +31,8 @@ from starlette.routing import Route
 
 from bot._clock import now as clock
 from bot._webhook import WebhookChannel
-from schedulers import Dispatcher
-from subscriptions import NewReminder, Store
+from schedulers.dispatch import Dispatcher
+from subscriptions.store import NewReminder, Store
 
 
 @dataclass(frozen=True)

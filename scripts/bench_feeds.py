@@ -27,8 +27,9 @@ import uvicorn
 from bot._app import create_app
 from bot._service import World
 from bot._settings import Settings
-from schedulers import RecordingChannel, load_catalog
-from subscriptions import load_size_standard, load_vocab
+from schedulers import RecordingChannel
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
 
 PROFILE = (
     Path(__file__).resolve().parent.parent

@@ -17,8 +17,9 @@ import sys
 import time
 from typing import TypeVar
 
-from schedulers import load_catalog
-from subscriptions import Context, Profile, Vocab, load_size_standard, load_vocab, match_all
+from schedulers.data import load_catalog
+from subscriptions import Context, Profile, Vocab, match_all
+from subscriptions.data import load_size_standard, load_vocab
 
 T = TypeVar("T")
 

@@ -22,9 +22,11 @@ from typing import Any
 from sqlalchemy import insert
 
 from bot._service import World, audiences, refresh_matches, round_infos, sync_rounds
-from schedulers import is_workday, load_catalog, plan
-from subscriptions import NewReminder, Store, load_size_standard, load_vocab
+from schedulers import is_workday, plan
+from schedulers.data import load_catalog
 from subscriptions._tables import EnterpriseRow, SubscriberRow, SubscriptionRow
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import NewReminder, Store
 
 NOW = dt.datetime(2026, 11, 22, 1, 0, tzinfo=dt.UTC)
 

@@ -44,9 +44,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from schedulers import SENT_OK, Dispatcher, SendResult
-from subscriptions import NewReminder, Store, make_engine
+from schedulers import SENT_OK, SendResult
+from schedulers.dispatch import Dispatcher
 from subscriptions._tables import OutboxRow
+from subscriptions.store import NewReminder, Store, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,7 +84,7 @@ class SlowSink:
 
 def child(url: str, out: Path, seed: int, renew: bool) -> None:
     """One dispatcher process: tick until killed or told to stop."""
-    import schedulers._dispatch as dispatch
+    import schedulers.dispatch as dispatch
 
     dispatch.LEASE = dt.timedelta(seconds=LEASE_SECONDS)
     store = Store.open(url)

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from schedulers import DATA_DIR, CatalogError, Evidence, External, load_catalog
+from schedulers import CatalogError, Evidence, External
+from schedulers.data import DATA_DIR, load_catalog
 
 SPAN = 6  # lines a quote may run over
 _WS = re.compile(r"\s+")

@@ -60,8 +60,9 @@ from bot._commands import COMMAND_WORDS
 from bot._limits import MAX_HEADER_BYTES
 from bot._service import World
 from bot._settings import Secret, Settings
-from schedulers import SHANGHAI, RecordingChannel, load_catalog
-from subscriptions import load_size_standard, load_vocab
+from schedulers import SHANGHAI, RecordingChannel
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 11, 22, 10, 5, tzinfo=SHANGHAI).astimezone(dt.UTC)

@@ -20,8 +20,9 @@ from playwright.sync_api import sync_playwright
 from bot._app import create_app
 from bot._service import World
 from bot._settings import Settings
-from schedulers import SHANGHAI, RecordingChannel, load_catalog
-from subscriptions import load_size_standard, load_vocab
+from schedulers import SHANGHAI, RecordingChannel
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)

@@ -16,8 +16,10 @@ from pathlib import Path
 from bot._chat import ChatService, Reply, Who, split_long, strip_tags, utf8_size
 from bot._service import World
 from bot._wecom import TEXT_BYTES, reply_text
-from schedulers import SHANGHAI, load_catalog
-from subscriptions import Store, load_size_standard, load_vocab
+from schedulers import SHANGHAI
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import Store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)

@@ -1,4 +1,7 @@
-"""Who: enterprise profiles, size classification, matching, subscribers and the store."""
+"""Who: enterprise profiles, size classification, matching. Pure: this package exports no I/O.
+
+The database store is `subscriptions.store`; reading the vocabularies, `subscriptions.data`.
+"""
 
 from subscriptions._match import (
     CHECK,
@@ -37,64 +40,37 @@ from subscriptions._size import (
     build_standard,
     classify,
 )
-from subscriptions._store import (
-    DROPPED,
-    FAILED,
-    PENDING,
-    SENDING,
-    SENT,
-    Claimed,
-    NewReminder,
-    Store,
-    StoredRound,
-    make_engine,
-    migrate,
-)
-from subscriptions._vocab import load_size_standard, load_vocab
 
 __all__ = [
     "CHECK",
     "DECISIONS",
-    "DROPPED",
     "ELIGIBLE",
-    "FAILED",
     "FIELDS",
     "INELIGIBLE",
     "MET",
-    "PENDING",
     "POSSIBLE",
-    "SENDING",
-    "SENT",
     "SIZES",
     "SIZE_NAMES",
     "UNKNOWN",
     "UNMET",
-    "Claimed",
     "Context",
     "Division",
     "FieldError",
     "Industries",
     "Match",
-    "NewReminder",
     "Profile",
     "ProfileError",
     "Reason",
     "SizeGroup",
     "SizeResult",
     "SizeStandard",
-    "Store",
-    "StoredRound",
     "Term",
     "Vocab",
     "build_standard",
     "classify",
     "evaluate",
-    "load_size_standard",
-    "load_vocab",
-    "make_engine",
     "match",
     "match_all",
-    "migrate",
     "normalize_industry",
     "parse_profile",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from subscriptions import Store
+from subscriptions.store import Store
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -43,7 +43,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         pytest.skip("PostgreSQL not configured: set HUIQI_TEST_POSTGRES_URL (make test-pg does)")
     from sqlalchemy import text
 
-    from subscriptions import make_engine
+    from subscriptions.store import make_engine
 
     engine = make_engine(url)
     with engine.begin() as conn:

@@ -3,18 +3,77 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).parent.parent
-PURE = [
-    "schedulers/_policy.py",
-    "schedulers/_rounds.py",
-    "subscriptions/_size.py",
-    "subscriptions/_profile.py",
-    "subscriptions/_match.py",
-]
+# The edges inside the core packages: the store, its tables, the files read from data/, and the
+# dispatcher. Every other module of schedulers/ and subscriptions/ is core, found by walking
+# the folders, so a new module is checked without being listed.
+EDGES = {
+    "schedulers.data",
+    "schedulers.dispatch",
+    "subscriptions.data",
+    "subscriptions.store",
+    "subscriptions._tables",
+}
+CORE = sorted(
+    name
+    for package in ("schedulers", "subscriptions")
+    for path in (ROOT / package).glob("*.py")
+    if (name := package if path.stem == "__init__" else f"{package}.{path.stem}") not in EDGES
+)
+PURE = [f"{name.replace('.', '/')}.py" for name in CORE if "." in name]
+# Libraries that do I/O or belong to an edge: importing a core module loads none of them.
+IO_LIBRARIES = (
+    "sqlalchemy",
+    "alembic",
+    "httpx",
+    "aiolimiter",
+    "yaml",
+    "jsonschema",
+    "telegram",
+    "wechatpy",
+    "apscheduler",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "bot",
+)
+PROBE = (
+    "import importlib, sys; importlib.import_module(sys.argv[1]); "
+    "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[2:]))))"
+)
+
+
+def loaded_io(module: str) -> list[str]:
+    """The I/O libraries a fresh interpreter has loaded after importing `module`."""
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe, our module names
+        [sys.executable, "-c", PROBE, module, *IO_LIBRARIES],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_importing_a_core_module_loads_no_io(module: str) -> None:
+    """In a fresh interpreter, importing a core module (its package `__init__` included) loads
+    no database, HTTP, YAML, schema, chat SDK, scheduler, web or template library."""
+    assert loaded_io(module) == []
+
+
+def test_the_probe_sees_an_edge_load_its_libraries() -> None:
+    """The probe itself: importing the store loads SQLAlchemy and Alembic."""
+    assert {"sqlalchemy", "alembic"} <= set(loaded_io("subscriptions.store"))
+    assert "subscriptions._planner" not in CORE and "schedulers._planner" in CORE
+
+
 FORBIDDEN_MODULES = {
     "os",
     "sys",

@@ -21,8 +21,10 @@ from bot import _limits as limits
 from bot._app import bind, create_app
 from bot._service import World
 from bot._settings import Secret, Settings
-from schedulers import SHANGHAI, RecordingChannel, load_catalog
-from subscriptions import Store, load_size_standard, load_vocab
+from schedulers import SHANGHAI, RecordingChannel
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import Store
 from tests.bot.local_server import free_port
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)

@@ -6,8 +6,10 @@ import datetime as dt
 
 from bot._chat import ChatService, Who
 from bot._service import World, replan
-from schedulers import SHANGHAI, load_catalog
-from subscriptions import Store, load_size_standard, load_vocab
+from schedulers import SHANGHAI
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import Store
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
 NOW = dt.datetime(2026, 11, 22, 10, 5, tzinfo=SHANGHAI).astimezone(dt.UTC)

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot._commands import Command, parse_command, profile_from_fields
-from subscriptions import ProfileError, load_vocab, parse_profile
+from subscriptions import ProfileError, parse_profile
+from subscriptions.data import load_vocab
 
 VOCAB = load_vocab()
 

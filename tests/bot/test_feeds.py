@@ -18,8 +18,10 @@ from starlette.testclient import TestClient
 from bot._app import create_app
 from bot._service import World, add_round
 from bot._settings import Settings
-from schedulers import SHANGHAI, FeedEvent, FeedMeta, RecordingChannel, load_catalog, render_feed
-from subscriptions import Store, load_size_standard, load_vocab
+from schedulers import SHANGHAI, FeedEvent, FeedMeta, RecordingChannel, render_feed
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import Store
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)

@@ -15,8 +15,9 @@ from starlette.testclient import TestClient
 from bot._app import create_app
 from bot._service import World
 from bot._settings import Settings
-from schedulers import SHANGHAI, load_catalog
-from subscriptions import load_size_standard, load_vocab
+from schedulers import SHANGHAI
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
 from tests.bot import fake_telegram, fake_wecom
 from tests.bot.local_server import free_port
 

@@ -14,8 +14,11 @@ from telegram import Update
 from bot._chat import ChatService, split_long
 from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
 from bot._telegram import TelegramChannel, build_application
-from schedulers import SHANGHAI, Dispatcher, load_catalog
-from subscriptions import NewReminder, Store, load_size_standard, load_vocab
+from schedulers import SHANGHAI
+from schedulers.data import load_catalog
+from schedulers.dispatch import Dispatcher
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import NewReminder, Store
 from tests.bot.fake_telegram import FakeTelegram, serve_fake
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())

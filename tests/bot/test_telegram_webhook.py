@@ -12,8 +12,9 @@ from starlette.testclient import TestClient
 from bot._app import create_app
 from bot._service import World
 from bot._settings import Secret, Settings
-from schedulers import SHANGHAI, RecordingChannel, load_catalog
-from subscriptions import load_size_standard, load_vocab
+from schedulers import SHANGHAI, RecordingChannel
+from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
 from tests.bot.fake_telegram import serve_fake
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)

@@ -7,7 +7,7 @@ import datetime as dt
 from starlette.testclient import TestClient
 
 from bot._web import create_web_app
-from schedulers import load_catalog
+from schedulers.data import load_catalog
 
 
 def client() -> TestClient:

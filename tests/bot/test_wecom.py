@@ -34,8 +34,11 @@ from bot._wecom import (
     parse_robots,
     reply_text,
 )
-from schedulers import SHANGHAI, Dispatcher, RecordingChannel, SendResult, load_catalog
-from subscriptions import NewReminder, Store, StoredRound, load_size_standard, load_vocab
+from schedulers import SHANGHAI, RecordingChannel, SendResult
+from schedulers.data import load_catalog
+from schedulers.dispatch import Dispatcher
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import NewReminder, Store, StoredRound
 from tests.bot.fake_wecom import FakeWeCom, serve_fake
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())

@@ -15,8 +15,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from schedulers import SENT_OK, Dispatcher, SendResult
-from subscriptions import Store
+from schedulers import SENT_OK, SendResult
+from schedulers.dispatch import Dispatcher
+from subscriptions.store import Store
 
 
 @dataclass(frozen=True)

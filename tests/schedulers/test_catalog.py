@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from schedulers import load_catalog, status
+from schedulers import status
+from schedulers.data import load_catalog
 
 CATALOG = load_catalog()
 LIST3 = "鄂州市支持中小企业政策清单（三）"

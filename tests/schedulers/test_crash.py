@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from subscriptions import NewReminder, Store
+from subscriptions.store import NewReminder, Store
 
 CHILD = Path(__file__).with_name("dispatch_child.py")
 NOW = dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC)

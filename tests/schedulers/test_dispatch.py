@@ -9,14 +9,11 @@ from dataclasses import dataclass, field
 
 from bot._service import World, add_round, renderer, replan, rounds_by_key
 from bot._simulate import SimulatedClock
-from schedulers import (
-    SHANGHAI,
-    Dispatcher,
-    RecordingChannel,
-    SendResult,
-    load_catalog,
-)
-from subscriptions import Store, load_size_standard, load_vocab
+from schedulers import SHANGHAI, RecordingChannel, SendResult
+from schedulers.data import load_catalog
+from schedulers.dispatch import Dispatcher
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import Store
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
 TALENT_FIRM = {

@@ -9,15 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from schedulers import (
-    LEASE,
-    MIGRATE,
-    SENT_OK,
-    SHANGHAI,
-    Dispatcher,
-    SendResult,
-)
-from subscriptions import NewReminder, Store
+from schedulers import MIGRATE, SENT_OK, SHANGHAI, SendResult
+from schedulers.dispatch import LEASE, Dispatcher
+from subscriptions.store import NewReminder, Store
 
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
 FAR = dt.date(2027, 12, 31)

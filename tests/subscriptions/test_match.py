@@ -8,17 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from schedulers import load_catalog
-from subscriptions import (
-    Context,
-    Match,
-    Profile,
-    load_size_standard,
-    load_vocab,
-    match,
-    match_all,
-    parse_profile,
-)
+from schedulers.data import load_catalog
+from subscriptions import Context, Match, Profile, match, match_all, parse_profile
+from subscriptions.data import load_size_standard, load_vocab
 
 PROFILES = Path(__file__).parent.parent / "fixtures" / "profiles"
 CATALOG = load_catalog()

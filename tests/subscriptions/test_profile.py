@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from subscriptions import Profile, ProfileError, load_vocab, normalize_industry, parse_profile
+from subscriptions import Profile, ProfileError, normalize_industry, parse_profile
+from subscriptions.data import load_vocab
 
 VOCAB = load_vocab()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from subscriptions import classify, load_size_standard
+from subscriptions import classify
+from subscriptions.data import load_size_standard
 
 STANDARD = load_size_standard()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from subscriptions import NewReminder, Store
+from subscriptions.store import NewReminder, Store
 
 NOW = dt.datetime(2026, 11, 22, 1, 0, tzinfo=dt.UTC)
 

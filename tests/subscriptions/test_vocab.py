@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from schedulers import load_catalog
-from subscriptions import load_vocab
+from schedulers.data import load_catalog
+from subscriptions.data import load_vocab
 
 VOCAB = load_vocab()
 CATALOG = load_catalog()

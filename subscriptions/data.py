@@ -1,4 +1,4 @@
-"""Loading the vocabularies matching needs from data/vocab (the only I/O here)."""
+"""Reading the vocabularies matching needs from data/vocab (YAML)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Any
 
 import yaml
 
+from schedulers.data import DATA_DIR
 from subscriptions._profile import Division, Industries, Term, Vocab
 from subscriptions._size import SizeStandard, build_standard
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 def _read(name: str, data_dir: Path) -> Any:

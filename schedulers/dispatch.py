@@ -19,9 +19,10 @@ import asyncio
 import datetime as dt
 import logging
 import random
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from aiolimiter import AsyncLimiter
 
@@ -31,19 +32,31 @@ from schedulers._channels import (
     PERMANENT,
     REJECTED,
     RETRY_AFTER,
+    SENT_OK,
     TRANSIENT,
     UNCERTAIN,
     Channel,
     SendResult,
 )
-from schedulers._planner import local_date
+from schedulers._planner import ANNOUNCEMENT, local_date
 
 log = logging.getLogger("huiqi.dispatch")
 
 LATE_AFTER = dt.timedelta(hours=2)
-# The kind of an admin's announcement: its row names no round (key `announcement:<id>`).
-ANNOUNCEMENT = "announcement"
 LEASE = dt.timedelta(minutes=5)
+
+
+@dataclass
+class ConsoleChannel:
+    """Prints messages: the channel that is always on (and the demo's)."""
+
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    name: str = "console"
+    rate_per_second: float | None = None
+
+    async def send(self, address: str, text: str) -> SendResult:
+        print(f"── 发给 {address} ──\n{text}\n", file=self.out, flush=True)
+        return SENT_OK
 
 
 class Item(Protocol):
