@@ -8,6 +8,7 @@ string escaped by the templates (autoescape); other channels strip the tags.
 from __future__ import annotations
 
 import datetime as dt
+import html as htmllib
 import io
 import logging
 import re
@@ -170,15 +171,8 @@ def as_typed(text: str) -> str:
 
 
 def strip_tags(html: str) -> str:
-    """Plain text of a reply, for channels without HTML."""
-    text = re.sub(r"<[^>]+>", "", html)
-    return (
-        text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-    )
+    """Plain text of a reply, for channels without HTML: tags dropped, every entity decoded."""
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
 
 
 class ChatService:

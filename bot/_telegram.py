@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -49,6 +48,7 @@ from schedulers import (
     UNCERTAIN,
     SendResult,
 )
+from schedulers.dispatch import PerAddress
 
 log = logging.getLogger("huiqi.telegram")
 
@@ -169,13 +169,12 @@ class TelegramChannel:
     name: str = CHANNEL
     rate_per_second: float | None = 25.0  # under Telegram's ~30 messages/s overall
     per_chat: bool = True  # Telegram: about 1 message/s per chat, 20/min per group
-    _limits: dict[str, AsyncLimiter] = field(default_factory=dict, init=False, repr=False)
-
-    def _limit(self, address: str) -> AsyncLimiter:
-        if address not in self._limits:
-            group = address.startswith("-")
-            self._limits[address] = AsyncLimiter(1, 3.0) if group else AsyncLimiter(1, 1.0)
-        return self._limits[address]
+    # 1 message/s to a person, 20/min to a group (group chat ids are negative).
+    _limit: PerAddress = field(
+        default_factory=lambda: PerAddress(lambda a: 3.0 if a.startswith("-") else 1.0),
+        init=False,
+        repr=False,
+    )
 
     def __repr__(self) -> str:
         return f"TelegramChannel(name={self.name!r}, rate_per_second={self.rate_per_second!r})"

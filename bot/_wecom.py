@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 import httpx
 import requests
-from aiolimiter import AsyncLimiter
 from wechatpy.enterprise import WeChatClient, parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
@@ -36,6 +35,7 @@ from bot._chat import (
     utf8_size,
 )
 from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
+from schedulers.dispatch import PerAddress
 
 log = logging.getLogger("huiqi.wecom")
 
@@ -226,7 +226,9 @@ class WeComChannel:
     rate_per_second: float | None = 10.0
     per_member: bool = True  # WeCom: 30 messages/min to one member
     daily_cap: int = 10_000  # the app's daily message cap (set from the admin console's figure)
-    _limits: dict[str, AsyncLimiter] = field(default_factory=dict, init=False, repr=False)
+    _limit: PerAddress = field(  # 30 messages/min to one member
+        default_factory=lambda: PerAddress(lambda _: 2.0), init=False, repr=False
+    )
     _sent_today: tuple[dt.date, int] = field(default=(dt.date.min, 0), init=False, repr=False)
 
     async def reply(self, address: str, text: str) -> SendResult:
@@ -251,8 +253,7 @@ class WeComChannel:
                 RETRY_AFTER, retry_after=(midnight - local).total_seconds(), detail="daily cap"
             )
         if self.per_member:
-            limiter = self._limits.setdefault(address, AsyncLimiter(1, 2.0))
-            async with limiter:
+            async with self._limit(address):
                 result = await asyncio.to_thread(self._send_parts, address, text, True)
         else:
             result = await asyncio.to_thread(self._send_parts, address, text, True)
@@ -337,7 +338,9 @@ class RobotChannel:
     public_url: str = ""
     name: str = ROBOT_CHANNEL
     rate_per_second: float | None = None
-    _limits: dict[str, AsyncLimiter] = field(default_factory=dict, init=False, repr=False)
+    _limit: PerAddress = field(  # 20 messages/min to one robot
+        default_factory=lambda: PerAddress(lambda _: 3.0), init=False, repr=False
+    )
 
     def __repr__(self) -> str:  # the webhook URLs carry the robots' keys
         return f"RobotChannel(robots={sorted(self.robots)!r})"
@@ -346,7 +349,7 @@ class RobotChannel:
         url = self.robots.get(address)
         if url is None:
             return SendResult(PERMANENT, detail="robot no longer configured")
-        limiter = self._limits.setdefault(address, AsyncLimiter(1, 3.0))  # 20 per minute
+        limiter = self._limit(address)
         result = SendResult(OK)
         markdown = as_markdown(text, self.public_url)
         for part in split_long(markdown, MARKDOWN_BYTES, utf8_size):

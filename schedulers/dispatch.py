@@ -59,6 +59,38 @@ class ConsoleChannel:
         return SENT_OK
 
 
+@dataclass
+class PerAddress:
+    """One limiter per address (a chat, a member, a robot), made on first use.
+
+    A limiter whose bucket has drained limits no more than a new one would, so such limiters
+    are dropped once the map holds `prune_at` of them: it keeps only addresses sent to lately.
+    """
+
+    period: Callable[[str], float]  # seconds per message to this address
+    prune_at: int = 1024
+    _limits: dict[str, AsyncLimiter] = field(default_factory=dict, repr=False)
+
+    def __call__(self, address: str) -> AsyncLimiter:
+        found = self._limits.get(address)
+        if found is None:
+            if len(self._limits) >= self.prune_at:
+                self.prune()
+                self.prune_at = max(self.prune_at, 2 * len(self._limits))
+            found = self._limits[address] = AsyncLimiter(1, self.period(address))
+        return found
+
+    def __len__(self) -> int:
+        return len(self._limits)
+
+    def prune(self) -> int:
+        """Drop the limiters of addresses that could be sent to at once; return how many."""
+        idle = [a for a, lim in self._limits.items() if lim.has_capacity() and not lim._waiters]
+        for address in idle:
+            del self._limits[address]
+        return len(idle)
+
+
 class Item(Protocol):
     """A claimed outbox row."""
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot._chat import ChatService, Who
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import escape
+
+from bot._chat import ChatService, Who, strip_tags
 from bot._service import World, replan
 from schedulers import SHANGHAI
 from schedulers.data import load_catalog
@@ -79,3 +83,9 @@ def test_admins_named_per_channel_wecom_case_insensitive() -> None:
         is_admin("wecom", "7001", admins),
         is_admin("telegram", "zhangsan", admins),
     ] == [True, False, True, True, False, False]
+
+
+@given(st.text())
+def test_plain_text_of_an_escaped_reply_is_the_text(text: str) -> None:
+    """What Jinja escaped for Telegram comes back to WeCom as written: quotes too (&#34;)."""
+    assert strip_tags(f"<b>{escape(text)}</b>") == text

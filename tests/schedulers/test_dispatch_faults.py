@@ -193,3 +193,42 @@ def test_batches_fit_inside_a_lease() -> None:
     )
     assert d._batch_for(Sink(rate_per_second=1.0)) == 100
     assert d._batch_for(Sink(rate_per_second=None)) == 500
+
+
+class _ClockedLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock the test moves (the limiters read `loop.time()`)."""
+
+    offset = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.offset
+
+
+def test_per_address_limiters_are_dropped_once_idle() -> None:
+    """Sending once to 5,000 chats keeps at most ~1,024 limiters; an address sent to again at
+    once still waits its turn, and a pruned address gets a fresh limiter that limits as before."""
+    from schedulers.dispatch import PerAddress
+
+    loop = _ClockedLoop()
+    limits = PerAddress(lambda _: 1.0)
+
+    async def scenario() -> None:
+        for i in range(2000):
+            async with limits(f"chat-{i}"):
+                pass
+        assert len(limits) == 2000  # all sent to within the second: none may be dropped
+        loop.offset += 1.5  # every bucket has drained
+        for i in range(2000, 5000):
+            async with limits(f"chat-{i}"):
+                pass
+            if i % 500 == 0:
+                loop.offset += 1.5
+        assert len(limits) <= 2 * 1024 + 500
+        busy = limits("chat-4999")
+        assert not busy.has_capacity()  # sent to just now: its limiter was kept
+        assert limits("chat-0").has_capacity()  # long idle: a fresh one
+
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()
