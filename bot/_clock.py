@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from schedulers import local_date
 
 
 def now() -> dt.datetime:
@@ -15,4 +14,4 @@ def now() -> dt.datetime:
 
 def today() -> dt.date:
     """Today's date in Asia/Shanghai, the date every user sees."""
-    return now().astimezone(SHANGHAI).date()
+    return local_date(now())

@@ -34,7 +34,7 @@ from bot._chat import (
     strip_tags,
     utf8_size,
 )
-from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
+from schedulers import OK, PERMANENT, RETRY_AFTER, SHANGHAI, TRANSIENT, SendResult
 from schedulers.dispatch import PerAddress
 
 log = logging.getLogger("huiqi.wecom")
@@ -238,7 +238,7 @@ class WeComChannel:
     async def send(self, address: str, text: str) -> SendResult:
         text = for_members(text, self.public_url)
         now = self.clock()
-        local = now.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        local = now.astimezone(SHANGHAI)
         if local.minute in (0, 30):
             wait = 60 - local.second  # WeCom asks senders to avoid the top and half of the hour
             return SendResult(RETRY_AFTER, retry_after=float(wait), detail="avoiding :00/:30")
