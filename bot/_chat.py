@@ -38,6 +38,9 @@ from bot._service import (
 from bot._views import TEMPLATES_DIR
 from schedulers import local_date, next_round
 from subscriptions import (
+    ELIGIBLE,
+    INELIGIBLE,
+    POSSIBLE,
     SIZE_NAMES,
     Context,
     ProfileError,
@@ -350,7 +353,7 @@ class ChatService:
         replan(self.store, self.world, now=self.clock(), only={subscriber})
         ctx = Context.of(profile, self.world.vocab, self.world.standard)
         decisions = [match(ctx, p, on=self._today()).decision for p in self.world.catalog.policies]
-        counts = {d: decisions.count(d) for d in ("eligible", "possible")}
+        counts = {d: decisions.count(d) for d in (ELIGIBLE, POSSIBLE)}
         size = SIZE_NAMES[ctx.size.size] + "企业" if ctx.size.size else None
         return self._say(
             "registered",
@@ -394,7 +397,7 @@ class ChatService:
         profile = parse_profile(raw, self.world.vocab)
         ctx = Context.of(profile, self.world.vocab, self.world.standard)
         decisions = [match(ctx, p, on=self._today()).decision for p in self.world.catalog.policies]
-        return {d: decisions.count(d) for d in ("eligible", "possible")}
+        return {d: decisions.count(d) for d in (ELIGIBLE, POSSIBLE)}
 
     def _cmd_match(self, who: Who, cmd: Command) -> list[Reply]:
         page = cmd.args[0] if cmd.args else "1"
@@ -413,7 +416,7 @@ class ChatService:
         items = [
             m
             for m in match_all(ctx, self.world.catalog.policies, on=on)
-            if m.decision != "ineligible"
+            if m.decision != INELIGIBLE
         ]
         pages = max(1, -(-len(items) // PAGE))
         page = min(max(page, 1), pages)

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from bot._service import World
 from bot._views import environment
-from schedulers import FeedEvent, FeedMeta, Policy, render_feed
-from subscriptions import Context, Match, Profile, match
+from schedulers import Basis, FeedEvent, FeedMeta, Policy, render_feed
+from subscriptions import ELIGIBLE, POSSIBLE, Context, Match, Profile, match
 from subscriptions.store import StoredRound
 
 BASIS_TAGS = {"confirmed": "已发布", "stated": "文件写明", "estimated": "预计"}
@@ -74,7 +74,7 @@ def events(
                 close=r.close,
                 summary=summary,
                 description=description,
-                confirmed=r.basis == "confirmed",
+                confirmed=r.basis == Basis.CONFIRMED,
                 categories=(category,),
                 url=url,
             )
@@ -114,7 +114,7 @@ def enterprise_feed(
     ids = {
         p.id
         for p in world.catalog.policies
-        if match(ctx, p, on=on).decision in ("eligible", "possible")
+        if match(ctx, p, on=on).decision in (ELIGIBLE, POSSIBLE)
     }
     meta = FeedMeta(
         f"{name}·政策申报日历", f"{name}可能符合的政策申报批次（huiqi，私人订阅，请勿转发链接）"

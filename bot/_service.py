@@ -13,13 +13,17 @@ from schedulers import (
     ANNOUNCEMENT,
     AnnualWindow,
     Audience,
+    Basis,
     Catalog,
     GroupAudience,
+    Kind,
     Policy,
     Preferences,
     Reminder,
     RoundInfo,
+    announce_kind,
     at_local,
+    change_kind,
     is_workday,
     local_date,
     plan,
@@ -28,12 +32,22 @@ from schedulers import (
     rounds,
     weekly_digests,
 )
-from subscriptions import Context, Profile, ProfileError, SizeStandard, Vocab, match, parse_profile
-from subscriptions.store import NewReminder, Store, StoredRound
+from subscriptions import (
+    ELIGIBLE,
+    POSSIBLE,
+    Context,
+    Profile,
+    ProfileError,
+    SizeStandard,
+    Vocab,
+    match,
+    parse_profile,
+)
+from subscriptions.store import Store, StoredRound
 
 log = logging.getLogger("huiqi")
 
-MATCHING = ("eligible", "possible")
+MATCHING = (ELIGIBLE, POSSIBLE)
 HORIZON = dt.timedelta(days=400)
 
 
@@ -169,13 +183,7 @@ def replan(
     planned += weekly_digests(
         groups, infos, now=now, until=now + dt.timedelta(days=21), is_workday=is_workday
     )
-    return store.enqueue(
-        (
-            NewReminder(r.subscriber_id, r.round_key, r.round_version, r.kind, r.due_at)
-            for r in planned
-        ),
-        now=now,
-    )
+    return store.enqueue(planned, now=now)
 
 
 def add_round(
@@ -213,7 +221,7 @@ def add_round(
         policy_id=policy_id,
         open=open,
         close=close,
-        basis="confirmed",
+        basis=Basis.CONFIRMED,
         label=nearest.label if nearest else None,
         source="admin",
         now=now,
@@ -225,7 +233,7 @@ def add_round(
             store.supersede(key, new.version, now=now)
         told = store.told_about(key)
         notices = store.enqueue(
-            (NewReminder(s, key, new.version, f"change-{new.version}", now) for s in told), now=now
+            (Reminder(s, key, new.version, change_kind(new.version), now) for s in told), now=now
         )
         # Groups following the policy's category hear that the bureau published the round.
         groups = [
@@ -234,7 +242,7 @@ def add_round(
             if policy.category in cats and s not in told
         ]
         notices += store.enqueue(
-            (NewReminder(s, key, new.version, f"announce-{new.version}", now) for s in groups),
+            (Reminder(s, key, new.version, announce_kind(new.version), now) for s in groups),
             now=now,
         )
     return old, new, notices
@@ -256,12 +264,14 @@ def renderer(
         for item in items:
             rnd = rounds_by_key[item.round_key]
             previous = None
-            if item.kind.startswith("change-"):
+            kind = Kind.of(item.kind)
+            if kind is Kind.CHANGE:
                 versions = store.round_versions(item.round_key)
                 previous = next((v for v in reversed(versions) if v.version < rnd.version), None)
             entries.append(
                 {
                     "item": item,
+                    "kind": kind,
                     "round": rnd,
                     "policy": world.catalog.get(rnd.policy_id),
                     "previous": previous,

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from schedulers import SHANGHAI, STATUSES, Benefit, Catalog, Policy, Round, next_round, status
-from subscriptions import SIZE_NAMES, Context, Match, Profile, SizeResult, SizeStandard, Vocab
+from subscriptions import (
+    DECISIONS,
+    SIZE_NAMES,
+    Context,
+    Match,
+    Profile,
+    SizeResult,
+    SizeStandard,
+    Vocab,
+)
 from subscriptions.store import StoredRound
 
 if TYPE_CHECKING:
@@ -148,9 +157,7 @@ def match_record(found: Match, *, on: dt.date) -> dict[str, Any]:
 def render_matches(ctx: Context, matches: tuple[Match, ...], *, on: dt.date) -> str:
     """`huiqi match`: policies grouped by decision, with reasons."""
     template = environment().get_template("cli/match.txt.j2")
-    groups = {
-        d: [m for m in matches if m.decision == d] for d in ("eligible", "possible", "ineligible")
-    }
+    groups = {d: [m for m in matches if m.decision == d] for d in DECISIONS}
     rounds = {m.policy.id: next_round(m.policy, on=on) for m in matches}
     return template.render(
         profile=ctx.profile,

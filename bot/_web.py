@@ -22,7 +22,7 @@ from starlette.routing import Route
 from bot._feeds import all_feed, category_feed, enterprise_feed
 from bot._service import World
 from bot._views import TEMPLATES_DIR, policy_record, yuan_text
-from schedulers import STATUSES, Catalog, Policy, next_round, status
+from schedulers import STATUSES, Catalog, Policy, Status, next_round, status
 from subscriptions import ProfileError, parse_profile
 from subscriptions.store import Store, StoredRound
 
@@ -278,13 +278,15 @@ def create_web_app(
                 continue
             rows.append((policy, status(policy, on=on), next_round(policy, on=on)))
         horizon = on + dt.timedelta(weeks=8)
-        open_now = [r for r in rows if r[1] == "open"]
+        open_now = [r for r in rows if r[1] == Status.OPEN]
         soon = [
-            r for r in rows if r[1] == "upcoming" and r[2] is not None and r[2].first_day <= horizon
+            r
+            for r in rows
+            if r[1] == Status.UPCOMING and r[2] is not None and r[2].first_day <= horizon
         ]
-        later = [r for r in rows if r[1] == "upcoming" and r not in soon]
-        standing = [r for r in rows if r[1] == "continuous"]
-        unknown = [r for r in rows if r[1] == "tbd"]
+        later = [r for r in rows if r[1] == Status.UPCOMING and r not in soon]
+        standing = [r for r in rows if r[1] == Status.CONTINUOUS]
+        unknown = [r for r in rows if r[1] == Status.TBD]
         soon.sort(key=lambda r: (r[2].last_day if r[2] else dt.date.max, r[0].id))
         later.sort(key=lambda r: (r[2].last_day if r[2] else dt.date.max, r[0].id))
         html = env.get_template("web/index.html.j2").render(

@@ -11,6 +11,7 @@ from typing import Any
 
 from schedulers._policy import (
     AnnualWindow,
+    Basis,
     Benefit,
     Condition,
     Contact,
@@ -161,7 +162,12 @@ def _window(raw: Mapping[str, Any]) -> Window:
     kind = raw["kind"]
     if kind == "annual":
         return AnnualWindow(
-            raw["basis"], _opt_md(raw.get("open")), _opt_md(raw.get("close")), ev, label, note
+            Basis(raw["basis"]),
+            _opt_md(raw.get("open")),
+            _opt_md(raw.get("close")),
+            ev,
+            label,
+            note,
         )
     if kind == "dated":
         return DatedWindow(_opt_date(raw.get("open")), _opt_date(raw.get("close")), ev, label, note)

@@ -10,21 +10,51 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from operator import attrgetter
 from zoneinfo import ZoneInfo
+
+from schedulers._policy import Basis
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_OFFSETS = (14, 7, 3, 1)
 DEFAULT_SEND_TIME = dt.time(9, 30)
 
-OPEN_KIND = "open"
-# The kind of an admin's announcement: its row names no round (key `announcement:<id>`).
-ANNOUNCEMENT = "announcement"
+
+class Kind(StrEnum):
+    """What a reminder is. Stored with what tells one from another of the same kind:
+    `open`, `close-7`, `weekly-2026-11-23`, `change-3`, `announce-3`, `announcement`."""
+
+    OPEN = "open"  # the round opens (申报开始)
+    CLOSE = "close"  # close-N: N days before the round closes
+    WEEKLY = "weekly"  # weekly-MONDAY: a group's digest of the two weeks ahead
+    CHANGE = "change"  # change-V: the round's dates changed (version V)
+    ANNOUNCE = "announce"  # announce-V: the bureau published the round (version V)
+    ANNOUNCEMENT = "announcement"  # an admin's announcement: no round (key `announcement:<id>`)
+
+    @classmethod
+    def of(cls, stored: str) -> Kind:
+        """The kind of a stored reminder kind (`close-7` is CLOSE)."""
+        return cls(stored.split("-", 1)[0])
+
+
+OPEN_KIND = str(Kind.OPEN)
+ANNOUNCEMENT = str(Kind.ANNOUNCEMENT)
 
 
 def close_kind(days: int) -> str:
     """The kind of the reminder `days` before a round closes."""
-    return f"close-{days}"
+    return f"{Kind.CLOSE}-{days}"
+
+
+def change_kind(version: int) -> str:
+    """The kind of the notice that a round's dates changed, as of `version`."""
+    return f"{Kind.CHANGE}-{version}"
+
+
+def announce_kind(version: int) -> str:
+    """The kind of the notice that the bureau published a round, as of `version`."""
+    return f"{Kind.ANNOUNCE}-{version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +67,7 @@ class RoundInfo:
     category: str
     open: dt.date | None
     close: dt.date | None
-    basis: str
+    basis: Basis
     label: str | None = None
     recorded_at: dt.datetime | None = None  # when this version became known
 
@@ -200,7 +230,7 @@ DIGEST_DAYS = 14
 
 def weekly_kind(monday: dt.date) -> str:
     """The reminder kind of the digest for the week starting `monday`."""
-    return f"weekly-{monday.isoformat()}"
+    return f"{Kind.WEEKLY}-{monday.isoformat()}"
 
 
 def weekly_digests(

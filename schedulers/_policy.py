@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,20 @@ class MonthDay:
         return f"{self.month:02d}-{self.day:02d}"
 
 
+class Basis(StrEnum):
+    """How a round's dates are known (data/vocab/bases.yaml names each one in Chinese)."""
+
+    CONFIRMED = "confirmed"  # a dated notice or the bureau published them
+    STATED = "stated"  # the documents say it recurs every year at that time
+    ESTIMATED = "estimated"  # inferred from when it was handled last year
+    TBD = "tbd"  # nobody has said when
+
+
 @dataclass(frozen=True, slots=True)
 class AnnualWindow:
     """A month-day range that recurs every year; either end may be unknown."""
 
-    basis: str  # "stated" | "estimated"
+    basis: Basis  # stated | estimated
     open: MonthDay | None
     close: MonthDay | None
     evidence: tuple[Evidence | External, ...]
@@ -71,9 +81,9 @@ class DatedWindow:
     kind: str = field(default="dated", init=False)
 
     @property
-    def basis(self) -> str:
+    def basis(self) -> Basis:
         """A dated window comes from a dated text: its dates are confirmed."""
-        return "confirmed"
+        return Basis.CONFIRMED
 
 
 @dataclass(frozen=True, slots=True)

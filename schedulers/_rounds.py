@@ -7,16 +7,30 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 
-from schedulers._policy import AnnualWindow, ContinuousWindow, DatedWindow, Policy, TbdWindow
+from schedulers._policy import (
+    AnnualWindow,
+    Basis,
+    ContinuousWindow,
+    DatedWindow,
+    Policy,
+    TbdWindow,
+)
 
-# Statuses, in the order of precedence used when windows disagree.
-OPEN = "open"
-CONTINUOUS = "continuous"
-UPCOMING = "upcoming"
-TBD = "tbd"
-EXPIRED = "expired"
-STATUSES = (OPEN, CONTINUOUS, UPCOMING, TBD, EXPIRED)
+
+class Status(StrEnum):
+    """A policy's status on a day, in the order of precedence used when windows disagree."""
+
+    OPEN = "open"
+    CONTINUOUS = "continuous"
+    UPCOMING = "upcoming"
+    TBD = "tbd"
+    EXPIRED = "expired"
+
+
+OPEN, CONTINUOUS, UPCOMING, TBD, EXPIRED = Status
+STATUSES = tuple(Status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +41,7 @@ class Round:
     window: int  # index of the window in the policy
     open: dt.date | None
     close: dt.date | None
-    basis: str  # confirmed | stated | estimated
+    basis: Basis  # confirmed | stated | estimated
     label: str | None = None
 
     def __post_init__(self) -> None:
@@ -88,14 +102,14 @@ def next_round(policy: Policy, *, on: dt.date) -> Round | None:
     return next((r for r in ahead if r.last_day >= on), None)
 
 
-def status(policy: Policy, *, on: dt.date) -> str:
+def status(policy: Policy, *, on: dt.date) -> Status:
     """open, continuous, upcoming, tbd or expired on `on` (see the catalog README)."""
     validity = policy.validity
     if validity and validity.until and validity.until < on:
         return EXPIRED
     if validity and validity.start and validity.start > on:
         return UPCOMING
-    found: set[str] = set()
+    found: set[Status] = set()
     nxt = next_round(policy, on=on)
     if nxt is not None:
         found.add(OPEN if nxt.is_open_on(on) else UPCOMING)

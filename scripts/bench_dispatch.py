@@ -31,8 +31,9 @@ from starlette.routing import Route
 
 from bot._clock import now as clock
 from bot._webhook import WebhookChannel
+from schedulers import Reminder
 from schedulers.dispatch import Dispatcher
-from subscriptions.store import NewReminder, Store
+from subscriptions.store import Store
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def main(argv: list[str]) -> int:
             store.subscriber("webhook", f"s{i:05d}", display_name=None, now=now)
             for i in range(args.reminders)
         ]
-        store.enqueue([NewReminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
+        store.enqueue([Reminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
         elapsed = asyncio.run(dispatch_all(store, f"http://127.0.0.1:{port}/send", args.rate))
         counts = store.counts()
         store.close()

@@ -26,7 +26,7 @@ from schedulers import is_workday, plan
 from schedulers.data import load_catalog
 from subscriptions._tables import EnterpriseRow, SubscriberRow, SubscriptionRow
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import NewReminder, Store
+from subscriptions.store import Store
 
 NOW = dt.datetime(2026, 11, 22, 1, 0, tzinfo=dt.UTC)
 
@@ -139,13 +139,7 @@ def main(argv: list[str]) -> int:
         print(f"peak memory: {peak_mib():.0f} MiB (before planning {before:.0f} MiB)")
         if args.enqueue:
             t = time.perf_counter()
-            stored = store.enqueue(
-                (
-                    NewReminder(r.subscriber_id, r.round_key, r.round_version, r.kind, r.due_at)
-                    for r in planned
-                ),
-                now=NOW,
-            )
+            stored = store.enqueue(planned, now=NOW)
             print(f"enqueue: {stored:,} rows in {time.perf_counter() - t:.1f} s")
         store.close()
     return 0

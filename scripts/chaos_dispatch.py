@@ -44,10 +44,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from schedulers import SENT_OK, SendResult
+from schedulers import SENT_OK, Reminder, SendResult
 from schedulers.dispatch import Dispatcher
 from subscriptions._tables import OutboxRow
-from subscriptions.store import NewReminder, Store, make_engine
+from subscriptions.store import Store, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,7 +180,7 @@ def run(
         store.subscriber("console", f"s{i:05d}", display_name=None, now=now)
         for i in range(reminders)
     ]
-    store.enqueue([NewReminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
+    store.enqueue([Reminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
     sinks = tmp / f"{name}-sinks"
     sinks.mkdir()
     started = 0

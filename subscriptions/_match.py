@@ -8,20 +8,33 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from schedulers import EXPIRED, Condition, Policy, next_round, status
 from subscriptions._profile import Profile, Vocab
 from subscriptions._size import SIZE_NAMES, SizeResult, SizeStandard, classify
 
-ELIGIBLE = "eligible"
-POSSIBLE = "possible"
-INELIGIBLE = "ineligible"
-DECISIONS = (ELIGIBLE, POSSIBLE, INELIGIBLE)
 
-MET = "met"
-UNMET = "unmet"
-UNKNOWN = "unknown"  # the profile lacks what the condition needs
-CHECK = "check"  # the profile cannot answer it: the enterprise must check
+class Decision(StrEnum):
+    """What matching says of one policy for one enterprise, best first."""
+
+    ELIGIBLE = "eligible"
+    POSSIBLE = "possible"  # nothing rules it out; something must be checked or is unknown
+    INELIGIBLE = "ineligible"  # the policy's own text rules the enterprise out
+
+
+class Outcome(StrEnum):
+    """How one condition came out."""
+
+    MET = "met"
+    UNMET = "unmet"
+    UNKNOWN = "unknown"  # the profile lacks what the condition needs
+    CHECK = "check"  # the profile cannot answer it: the enterprise must check
+
+
+ELIGIBLE, POSSIBLE, INELIGIBLE = Decision
+DECISIONS = tuple(Decision)
+MET, UNMET, UNKNOWN, CHECK = Outcome
 
 FIELD_NAMES = {
     "employees": "从业人数",
@@ -36,7 +49,7 @@ class Reason:
     """How one condition came out for this profile, in plain Chinese."""
 
     kind: str
-    outcome: str  # met | unmet | unknown | check
+    outcome: Outcome
     text: str
     needs: tuple[str, ...] = ()  # profile fields that would settle an unknown
 
@@ -46,7 +59,7 @@ class Match:
     """The decision for one policy, with every reason."""
 
     policy: Policy
-    decision: str
+    decision: Decision
     reasons: tuple[Reason, ...]
 
 

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from schedulers import ANNOUNCEMENT
+from schedulers import ANNOUNCEMENT, Basis, Kind, Reminder
 from subscriptions._tables import (
     AnnouncementRow,
     CategorySubscriptionRow,
@@ -41,9 +42,20 @@ from subscriptions._tables import (
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
-DEAD = "dead"  # given up after the last attempt, or refused by the platform; the log says why
-UNCERTAIN = "uncertain"  # the platform may have it: the request went out, no answer came back
+
+class Status(StrEnum):
+    """Where an outbox row stands: pending -> sending -> one of the ends."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher (claimed_by), under a lease
+    SENT = "sent"
+    FAILED = "failed"  # the subscriber cannot be reached (blocked, left): it was deactivated
+    DROPPED = "dropped"  # no longer worth sending (its round closed or is gone)
+    DEAD = "dead"  # given up after the last attempt, or refused by the platform; the log says why
+    UNCERTAIN = "uncertain"  # the platform may have it: the request went out, no answer came
+
+
+PENDING, SENDING, SENT, FAILED, DROPPED, DEAD, UNCERTAIN = Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +67,7 @@ class StoredRound:
     policy_id: str
     open: dt.date | None
     close: dt.date | None
-    basis: str
+    basis: Basis
     label: str | None
     notice_url: str | None
     source: str
@@ -75,17 +87,6 @@ class Claimed:
     kind: str
     due_at: dt.datetime
     attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewReminder:
-    """What the planner asks the store to enqueue."""
-
-    subscriber_id: int
-    round_key: str
-    round_version: int
-    kind: str
-    due_at: dt.datetime
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -412,7 +413,7 @@ class Store:
                 OutboxRow.subscriber_id == subscriber_id,
                 OutboxRow.status == PENDING,
                 OutboxRow.due_at > after,
-                (OutboxRow.kind == "open") | OutboxRow.kind.like("close-%"),
+                (OutboxRow.kind == Kind.OPEN) | OutboxRow.kind.like(f"{Kind.CLOSE}-%"),
             )
             return max(cast(CursorResult[Any], s.execute(stmt)).rowcount, 0)
 
@@ -642,7 +643,7 @@ class Store:
         policy_id: str,
         open: dt.date | None,
         close: dt.date | None,
-        basis: str,
+        basis: Basis,
         label: str | None,
         source: str,
         now: dt.datetime,
@@ -701,7 +702,7 @@ class Store:
 
     # --- outbox -------------------------------------------------------------------------
 
-    def enqueue(self, reminders: Iterable[NewReminder], *, now: dt.datetime) -> int:
+    def enqueue(self, reminders: Iterable[Reminder], *, now: dt.datetime) -> int:
         """Insert reminders; one already there (same subscriber, round version, kind) and not
         yet tried is re-timed when the plan moved it (a newer holiday calendar, say), and
         left alone otherwise. Return how many rows were inserted or re-timed."""
@@ -1096,7 +1097,7 @@ def _stored(row: RoundRow) -> StoredRound:
         row.policy_id,
         row.open,
         row.close,
-        row.basis,
+        Basis(row.basis),
         row.label,
         row.notice_url,
         row.source,

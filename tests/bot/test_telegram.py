@@ -14,11 +14,11 @@ from telegram import Update
 from bot._chat import ChatService, split_long
 from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
 from bot._telegram import TelegramChannel, build_application
-from schedulers import SHANGHAI
+from schedulers import SHANGHAI, Reminder
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import NewReminder, Store
+from subscriptions.store import Store
 from tests.bot.fake_telegram import FakeTelegram, serve_fake
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
@@ -321,7 +321,7 @@ def test_reminder_delivery_retry_after_and_blocked(harness: Harness) -> None:
             rounds=lambda: rounds_by_key(store),
             clock=lambda: clock[0],
         )
-        store.enqueue([NewReminder(s, key, 1, "close-33", NOW) for s in (ok, blocked)], now=NOW)
+        store.enqueue([Reminder(s, key, 1, "close-33", NOW) for s in (ok, blocked)], now=NOW)
         before, before_blocked = len(harness.fake.texts(USER)), len(harness.fake.texts("200"))
         first = await dispatcher.tick()
         assert first.deactivated == [blocked]
@@ -525,7 +525,7 @@ def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None
             if r.policy_id == "talent-living-allowance-masters-doctors"
             and r.close == dt.date(2026, 12, 25)
         )
-        store.enqueue([NewReminder(group, key, 1, "close-33", NOW)], now=NOW)
+        store.enqueue([Reminder(group, key, 1, "close-33", NOW)], now=NOW)
         harness.fake.migrated = {str(GROUP): -1009}
         dispatcher = Dispatcher(
             store=store,

@@ -34,11 +34,11 @@ from bot._wecom import (
     parse_robots,
     reply_text,
 )
-from schedulers import SHANGHAI, RecordingChannel, SendResult
+from schedulers import SHANGHAI, RecordingChannel, Reminder, SendResult
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import NewReminder, Store, StoredRound
+from subscriptions.store import Store, StoredRound
 from tests.bot.fake_wecom import FakeWeCom, serve_fake
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
@@ -311,7 +311,7 @@ def test_reminder_delivered_through_the_dispatcher(
         if r.policy_id == "talent-living-allowance-masters-doctors"
         and r.close == dt.date(2026, 12, 25)
     )
-    store.enqueue([NewReminder(sub, key, 1, "open", at)], now=NOW)
+    store.enqueue([Reminder(sub, key, 1, "open", at)], now=NOW)
     dispatcher = Dispatcher(
         store=store,
         channels={"wecom": channel_for(base, clock)},

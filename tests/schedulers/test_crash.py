@@ -10,7 +10,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from subscriptions.store import NewReminder, Store
+from schedulers import Reminder
+from subscriptions.store import Store
 
 CHILD = Path(__file__).with_name("dispatch_child.py")
 NOW = dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC)
@@ -29,8 +30,7 @@ def test_sigkill_mid_send_then_restart(store: Store, store_url: str, tmp_path: P
         store.subscriber("console", f"s{i:04d}", display_name=None, now=NOW) for i in range(COUNT)
     ]
     assert (
-        store.enqueue([NewReminder(s, "r", 1, "close-7", NOW) for s in subscribers], now=NOW)
-        == COUNT
+        store.enqueue([Reminder(s, "r", 1, "close-7", NOW) for s in subscribers], now=NOW) == COUNT
     )
     out = tmp_path / "delivered.txt"
 

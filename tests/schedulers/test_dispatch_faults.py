@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from schedulers import MIGRATE, SENT_OK, SHANGHAI, SendResult
+from schedulers import MIGRATE, SENT_OK, SHANGHAI, Reminder, SendResult
 from schedulers.dispatch import LEASE, Dispatcher
-from subscriptions.store import NewReminder, Store
+from subscriptions.store import Store
 
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
 FAR = dt.date(2027, 12, 31)
@@ -71,7 +71,7 @@ def dispatcher(store: Store, clock: list[dt.datetime], **channels: Sink) -> Disp
 def subscribers(store: Store, channel: str, *addresses: str) -> list[int]:
     """One subscriber per address, each with one reminder due now."""
     ids = [store.subscriber(channel, a, display_name=None, now=NOW) for a in addresses]
-    store.enqueue([NewReminder(s, "r", 1, "open", NOW) for s in ids], now=NOW)
+    store.enqueue([Reminder(s, "r", 1, "open", NOW) for s in ids], now=NOW)
     return ids
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from schedulers import (
     SHANGHAI,
     Audience,
+    Basis,
     GroupAudience,
     Preferences,
     Reminder,
@@ -27,7 +28,7 @@ def local(y: int, m: int, d: int, hh: int = 9, mm: int = 30) -> dt.datetime:
 
 
 TALENT = RoundInfo(
-    "talent#1@2026", 1, "talent", "talent", D(2026, 12, 1), D(2026, 12, 25), "stated"
+    "talent#1@2026", 1, "talent", "talent", D(2026, 12, 1), D(2026, 12, 25), Basis.STATED
 )
 EARLY = Audience(7, local(2026, 11, 1, 8, 0), frozenset({"talent"}))
 
@@ -50,7 +51,7 @@ def test_december_talent_round_reminders_on_working_days() -> None:
 
 def test_weekend_reminder_moves_to_friday() -> None:
     """A reminder on Sunday 29 Nov 2026 moves to Friday 27 Nov."""
-    rnd = RoundInfo("k", 1, "talent", "talent", None, D(2026, 11, 30), "estimated")
+    rnd = RoundInfo("k", 1, "talent", "talent", None, D(2026, 11, 30), Basis.ESTIMATED)
     assert days_and_kinds(plan_one(EARLY, rnd, is_workday=is_workday)) == [
         ("2026-11-16 09:30", "close-14"),
         ("2026-11-23 09:30", "close-7"),
@@ -120,7 +121,7 @@ def test_unmatched_policy_is_not_planned() -> None:
 
 def test_plan_respects_the_horizon_and_drops_closed_rounds() -> None:
     """Reminders past `until` wait for a later run; a round closed before `now` is left out."""
-    closed = RoundInfo("old", 1, "talent", "talent", D(2025, 12, 1), D(2025, 12, 25), "stated")
+    closed = RoundInfo("old", 1, "talent", "talent", D(2025, 12, 1), D(2025, 12, 25), Basis.STATED)
     found = plan(
         [EARLY],
         [TALENT, closed],

@@ -8,6 +8,7 @@ import pytest
 
 from schedulers import (
     AnnualWindow,
+    Basis,
     ContinuousWindow,
     DatedWindow,
     Eligibility,
@@ -47,7 +48,7 @@ def make(*windows: Window, validity: Validity | None = None) -> Policy:
     )
 
 
-def annual(open_: str | None, close: str | None, basis: str = "stated") -> AnnualWindow:
+def annual(open_: str | None, close: str | None, basis: Basis = Basis.STATED) -> AnnualWindow:
     """An annual window from MM-DD strings."""
 
     def md(text: str | None) -> MonthDay | None:
@@ -63,7 +64,7 @@ def test_annual_window_gives_this_years_round_before_it_opens() -> None:
     """Before December, the December round of this year is next and the policy is upcoming."""
     policy = make(annual("12-01", "12-25"))
     assert next_round(policy, on=D(2026, 11, 22)) == Round(
-        "p", 0, D(2026, 12, 1), D(2026, 12, 25), "stated"
+        "p", 0, D(2026, 12, 1), D(2026, 12, 25), Basis.STATED
     )
     assert status(policy, on=D(2026, 11, 22)) == "upcoming"
 
@@ -74,15 +75,15 @@ def test_annual_window_is_open_inside_the_range_including_the_close_day() -> Non
     assert status(policy, on=D(2026, 12, 1)) == "open"
     assert status(policy, on=D(2026, 12, 25)) == "open"
     assert next_round(policy, on=D(2026, 12, 25)) == Round(
-        "p", 0, D(2026, 12, 1), D(2026, 12, 25), "stated"
+        "p", 0, D(2026, 12, 1), D(2026, 12, 25), Basis.STATED
     )
 
 
 def test_annual_window_rolls_over_to_next_year_after_close() -> None:
     """After the close, the next round is next year's."""
-    policy = make(annual("12-01", "12-25", "estimated"))
+    policy = make(annual("12-01", "12-25", Basis.ESTIMATED))
     assert next_round(policy, on=D(2026, 12, 26)) == Round(
-        "p", 0, D(2027, 12, 1), D(2027, 12, 25), "estimated"
+        "p", 0, D(2027, 12, 1), D(2027, 12, 25), Basis.ESTIMATED
     )
 
 
@@ -90,15 +91,17 @@ def test_close_only_round_is_upcoming_until_its_deadline() -> None:
     """A round known only by its deadline is upcoming, never claimed open."""
     policy = make(annual(None, "09-30"))
     assert status(policy, on=D(2026, 9, 30)) == "upcoming"
-    assert next_round(policy, on=D(2026, 9, 30)) == Round("p", 0, None, D(2026, 9, 30), "stated")
+    assert next_round(policy, on=D(2026, 9, 30)) == Round(
+        "p", 0, None, D(2026, 9, 30), Basis.STATED
+    )
 
 
 def test_earliest_of_several_windows_is_next() -> None:
     """With a June and a December window, the nearer one comes first."""
     policy = make(annual(None, "06-25"), annual("12-01", "12-25"))
-    assert next_round(policy, on=D(2026, 3, 1)) == Round("p", 0, None, D(2026, 6, 25), "stated")
+    assert next_round(policy, on=D(2026, 3, 1)) == Round("p", 0, None, D(2026, 6, 25), Basis.STATED)
     assert next_round(policy, on=D(2026, 7, 1)) == Round(
-        "p", 1, D(2026, 12, 1), D(2026, 12, 25), "stated"
+        "p", 1, D(2026, 12, 1), D(2026, 12, 25), Basis.STATED
     )
 
 
@@ -135,9 +138,9 @@ def test_rounds_lists_each_year_in_range_in_date_order() -> None:
     """An annual window gives one round per year of the range."""
     policy = make(annual("12-01", "12-25"), DatedWindow(None, D(2019, 12, 25), EV))
     assert rounds(policy, start=D(2019, 1, 1), end=D(2020, 12, 31)) == (
-        Round("p", 0, D(2019, 12, 1), D(2019, 12, 25), "stated"),
-        Round("p", 1, None, D(2019, 12, 25), "confirmed"),
-        Round("p", 0, D(2020, 12, 1), D(2020, 12, 25), "stated"),
+        Round("p", 0, D(2019, 12, 1), D(2019, 12, 25), Basis.STATED),
+        Round("p", 1, None, D(2019, 12, 25), Basis.CONFIRMED),
+        Round("p", 0, D(2020, 12, 1), D(2020, 12, 25), Basis.STATED),
     )
 
 
@@ -150,4 +153,4 @@ def test_leap_day_falls_back_to_28_february() -> None:
 def test_round_needs_a_date() -> None:
     """A round with neither end is refused."""
     with pytest.raises(ValueError, match="open or a close"):
-        Round("p", 0, None, None, "stated")
+        Round("p", 0, None, None, Basis.STATED)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from subscriptions.store import NewReminder, Store
+from schedulers import Basis, Reminder
+from subscriptions.store import Store
 
 NOW = dt.datetime(2026, 11, 22, 1, 0, tzinfo=dt.UTC)
 
 
-def reminder(subscriber: int, kind: str = "close-7", version: int = 1) -> NewReminder:
+def reminder(subscriber: int, kind: str = "close-7", version: int = 1) -> Reminder:
     """A reminder due at NOW."""
-    return NewReminder(subscriber, "talent#1@2026", version, kind, NOW)
+    return Reminder(subscriber, "talent#1@2026", version, kind, NOW)
 
 
 def test_enqueue_is_idempotent(store: Store) -> None:
@@ -46,7 +47,7 @@ def test_recover_returns_stale_sending_rows(store: Store) -> None:
 
 
 def put(
-    store: Store, close: dt.date, *, basis: str, source: str, open: dt.date | None = None
+    store: Store, close: dt.date, *, basis: Basis, source: str, open: dt.date | None = None
 ) -> tuple:  # type: ignore[type-arg]
     """Record a version of round k of policy p."""
     return store.put_round(
@@ -63,12 +64,16 @@ def put(
 
 def test_round_versions_and_admin_precedence(store: Store) -> None:
     """A changed round is a new version; a catalog round never overrides a confirmed one."""
-    _, v1 = put(store, dt.date(2026, 12, 10), basis="estimated", source="catalog")
+    _, v1 = put(store, dt.date(2026, 12, 10), basis=Basis.ESTIMATED, source="catalog")
     old, v2 = put(
-        store, dt.date(2026, 12, 20), open=dt.date(2026, 12, 1), basis="confirmed", source="admin"
+        store,
+        dt.date(2026, 12, 20),
+        open=dt.date(2026, 12, 1),
+        basis=Basis.CONFIRMED,
+        source="admin",
     )
-    assert (old, v2.version, v2.basis) == (v1, 2, "confirmed")
-    _, again = put(store, dt.date(2026, 12, 10), basis="estimated", source="catalog")
+    assert (old, v2.version, v2.basis) == (v1, 2, Basis.CONFIRMED)
+    _, again = put(store, dt.date(2026, 12, 10), basis=Basis.ESTIMATED, source="catalog")
     assert again == v2
     assert [r.version for r in store.round_versions("k")] == [1, 2]
     assert store.current_rounds() == [v2]
@@ -79,7 +84,7 @@ def test_instants_come_back_in_utc(store: Store) -> None:
     sub = store.subscriber("console", "a", display_name=None, now=NOW)
     shanghai = dt.timezone(dt.timedelta(hours=8))
     due = dt.datetime(2026, 12, 1, 9, 30, tzinfo=shanghai)
-    store.enqueue([NewReminder(sub, "r", 1, "open", due)], now=NOW)
+    store.enqueue([Reminder(sub, "r", 1, "open", due)], now=NOW)
     [row] = store.outbox()
     assert row["due_at"] == due
     assert row["due_at"].tzinfo == dt.UTC
@@ -116,13 +121,13 @@ def test_enqueue_retimes_untried_rows_when_the_plan_moves(store: Store) -> None:
     sub = store.subscriber("console", "c1", display_name=None, now=NOW)
     first = NOW + dt.timedelta(days=70)
     moved = first - dt.timedelta(days=3)  # the day turned out to be a holiday
-    store.enqueue([NewReminder(sub, "r#1@2027", 1, "close-7", first)], now=NOW)
-    store.enqueue([NewReminder(sub, "r#1@2027", 1, "open", NOW)], now=NOW)
+    store.enqueue([Reminder(sub, "r#1@2027", 1, "close-7", first)], now=NOW)
+    store.enqueue([Reminder(sub, "r#1@2027", 1, "open", NOW)], now=NOW)
     (sent,) = store.claim(now=NOW, worker="w", limit=10)
     store.mark_sent([sent.id], now=NOW, late=False, worker="w")
     again = [
-        NewReminder(sub, "r#1@2027", 1, "close-7", moved),
-        NewReminder(sub, "r#1@2027", 1, "open", NOW + dt.timedelta(hours=1)),
+        Reminder(sub, "r#1@2027", 1, "close-7", moved),
+        Reminder(sub, "r#1@2027", 1, "open", NOW + dt.timedelta(hours=1)),
     ]
     assert store.enqueue(again, now=NOW) == 1
     rows = {r["kind"]: r for r in store.outbox()}
