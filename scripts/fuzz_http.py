@@ -846,7 +846,9 @@ def telegram_update(draw: st.DrawFn) -> Any:
     else:  # a valid update with fields damaged or removed
         update["message"] = message
         for _ in range(draw(st.integers(1, 3))):
-            where = draw(st.sampled_from([update, message, message["chat"], user]))
+            chat = message.get("chat")
+            places = [d for d in (update, message, chat, user) if isinstance(d, dict) and d]
+            where = draw(st.sampled_from(places))  # the damage so far may have removed some
             key = draw(st.sampled_from(sorted(where)))
             if draw(st.booleans()):
                 del where[key]
