@@ -27,7 +27,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from bot import _clock, _redact
 from bot import _limits as limits
 from bot._chat import ChatService
-from bot._service import World, renderer, replan, rounds_by_key
+from bot._service import World, dispatcher_for, replan
 from bot._settings import Settings
 from bot._simulate import demo_profiles
 from bot._telegram import App, TelegramChannel, build_application
@@ -103,11 +103,10 @@ def create_app(
                 http_up.set()
             store = Store.open(settings.database_url)
             stack.callback(store.close)
-            dispatcher = Dispatcher(
-                store=store,
-                channels=channels or channels_for(settings),
-                render=renderer(world, store),
-                rounds=lambda: rounds_by_key(store),
+            dispatcher = dispatcher_for(
+                world,
+                store,
+                channels or channels_for(settings),
                 clock=clock,
                 worker=f"{socket.gethostname()}:{os.getpid()}",
             )

@@ -15,6 +15,7 @@ from schedulers import (
     Audience,
     Basis,
     Catalog,
+    Channel,
     GroupAudience,
     Kind,
     Policy,
@@ -32,6 +33,7 @@ from schedulers import (
     rounds,
     weekly_digests,
 )
+from schedulers.dispatch import Dispatcher
 from subscriptions import (
     ELIGIBLE,
     POSSIBLE,
@@ -294,6 +296,30 @@ def announcement_text(store: Store, key: str, today: dt.date) -> str:
     when = local_date(made)
     dated = "" if when == today else f"（{when.month}月{when.day}日发布）"
     return f"【公告】{dated}{text}"
+
+
+def dispatcher_for(
+    world: World,
+    store: Store,
+    channels: Mapping[str, Channel],
+    *,
+    clock: Callable[[], dt.datetime],
+    worker: str = "dispatcher",
+    **tuning: Any,
+) -> Dispatcher:
+    """The dispatcher of huiqi's messages: rendered from the catalog, rounds from the store.
+
+    `huiqi serve`, the simulation, the tests and the benchmarks all build theirs here;
+    `tuning` passes batch sizes, attempts, timeouts or a seeded `rng` through."""
+    return Dispatcher(
+        store=store,
+        channels=dict(channels),
+        render=renderer(world, store),
+        rounds=lambda: rounds_by_key(store),
+        clock=clock,
+        worker=worker,
+        **tuning,
+    )
 
 
 def rounds_by_key(store: Store) -> dict[str, StoredRound]:

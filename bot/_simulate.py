@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot._service import World, renderer, replan, rounds_by_key
+from bot._service import World, dispatcher_for, replan
 from schedulers import SHANGHAI, Recorded, RecordingChannel
-from schedulers.dispatch import Dispatcher
 from subscriptions.store import Store
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo" / "enterprises.json"
@@ -79,11 +78,10 @@ async def _run(
         store.subscribe(subscriber, enterprise, now=clock())
         result.addresses[address] = profile["name"]
     channel = RecordingChannel(clock=clock)
-    dispatcher = Dispatcher(
-        store=store,
-        channels={"console": channel},
-        render=renderer(world, store),
-        rounds=lambda: rounds_by_key(store),
+    dispatcher = dispatcher_for(
+        world,
+        store,
+        {"console": channel},
         clock=clock,
         worker="simulate",
     )

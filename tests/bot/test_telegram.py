@@ -12,11 +12,10 @@ import pytest
 from telegram import Update
 
 from bot._chat import ChatService, split_long
-from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
+from bot._service import World, add_round, dispatcher_for, sync_rounds
 from bot._telegram import TelegramChannel, build_application
 from schedulers import SHANGHAI, Reminder
 from schedulers.data import load_catalog
-from schedulers.dispatch import Dispatcher
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store
 from tests.bot.fake_telegram import FakeTelegram, serve_fake
@@ -260,11 +259,10 @@ def test_admin_announce_and_refusal(harness: Harness) -> None:
         assert again[0].startswith("没有待确认的公告")
         assert harness.store.counts()["pending"] == before["pending"] + 2
         assert sent not in harness.fake.texts(USER)  # queued, not sent by the chat handler
-        dispatcher = Dispatcher(
-            store=harness.store,
-            channels={"telegram": TelegramChannel(harness.app, rate_per_second=None)},
-            render=renderer(WORLD, harness.store),
-            rounds=lambda: rounds_by_key(harness.store),
+        dispatcher = dispatcher_for(
+            WORLD,
+            harness.store,
+            {"telegram": TelegramChannel(harness.app, rate_per_second=None)},
             clock=lambda: NOW,
         )
         await dispatcher.tick()
@@ -312,13 +310,10 @@ def test_reminder_delivery_retry_after_and_blocked(harness: Harness) -> None:
             "200": [(403, "Forbidden: bot was blocked by the user", None)],
         }
         clock = [NOW]
-        dispatcher = Dispatcher(
-            store=store,
-            channels={
-                "telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)
-            },
-            render=renderer(WORLD, store),
-            rounds=lambda: rounds_by_key(store),
+        dispatcher = dispatcher_for(
+            WORLD,
+            store,
+            {"telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)},
             clock=lambda: clock[0],
         )
         store.enqueue([Reminder(s, key, 1, "close-33", NOW) for s in (ok, blocked)], now=NOW)
@@ -375,13 +370,10 @@ def test_group_categories_weekly_digest_and_announcement(harness: Harness) -> No
         store = harness.store
         group = store.subscriber("telegram", str(GROUP), display_name=None, now=NOW)
         clock = [NOW]
-        dispatcher = Dispatcher(
-            store=store,
-            channels={
-                "telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)
-            },
-            render=renderer(WORLD, store),
-            rounds=lambda: rounds_by_key(store),
+        dispatcher = dispatcher_for(
+            WORLD,
+            store,
+            {"telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)},
             clock=lambda: clock[0],
         )
         clock[0] = dt.datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI).astimezone(dt.UTC)  # Monday
@@ -527,13 +519,10 @@ def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None
         )
         store.enqueue([Reminder(group, key, 1, "close-33", NOW)], now=NOW)
         harness.fake.migrated = {str(GROUP): -1009}
-        dispatcher = Dispatcher(
-            store=store,
-            channels={
-                "telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)
-            },
-            render=renderer(WORLD, store),
-            rounds=lambda: rounds_by_key(store),
+        dispatcher = dispatcher_for(
+            WORLD,
+            store,
+            {"telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)},
             clock=lambda: NOW,
         )
         report = await dispatcher.tick()

@@ -23,7 +23,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot._app import create_app
 from bot._chat import ChatService, Who, split_long, utf8_size
-from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
+from bot._service import World, add_round, dispatcher_for, sync_rounds
 from bot._settings import Secret, Settings
 from bot._wecom import (
     CallbackError,
@@ -36,7 +36,6 @@ from bot._wecom import (
 )
 from schedulers import SHANGHAI, RecordingChannel, Reminder, SendResult
 from schedulers.data import load_catalog
-from schedulers.dispatch import Dispatcher
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store, StoredRound
 from tests.bot.fake_wecom import FakeWeCom, serve_fake
@@ -312,11 +311,10 @@ def test_reminder_delivered_through_the_dispatcher(
         and r.close == dt.date(2026, 12, 25)
     )
     store.enqueue([Reminder(sub, key, 1, "open", at)], now=NOW)
-    dispatcher = Dispatcher(
-        store=store,
-        channels={"wecom": channel_for(base, clock)},
-        render=renderer(WORLD, store),
-        rounds=lambda: rounds_by_key(store),
+    dispatcher = dispatcher_for(
+        WORLD,
+        store,
+        {"wecom": channel_for(base, clock)},
         clock=lambda: clock[0],
     )
 

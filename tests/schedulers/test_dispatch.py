@@ -7,7 +7,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from bot._service import World, add_round, renderer, replan, rounds_by_key
+from bot._service import World, add_round, dispatcher_for, replan
 from bot._simulate import SimulatedClock
 from schedulers import SHANGHAI, RecordingChannel, SendResult
 from schedulers.data import load_catalog
@@ -48,13 +48,12 @@ def setup(
     """Subscribe `firms` copies of the talent-subsidy firm at `at` and plan."""
     clock = SimulatedClock(at)
     channel = RecordingChannel(clock=clock)
-    dispatcher = Dispatcher(
-        store=store,
-        channels={"console": channel},
-        render=renderer(WORLD, store),
-        rounds=lambda: rounds_by_key(store),
+    dispatcher = dispatcher_for(
+        WORLD,
+        store,
+        {"console": channel},
         clock=clock,
-        rng=random.Random(1),  # noqa: S311 - jitter in a test, not a secret
+        rng=random.Random(1),  # noqa: S311 - jitter in a test, not a secret,
     )
     result = Setup(store, clock, channel, dispatcher)
     for i in range(firms):
