@@ -1,4 +1,7 @@
-"""The one place where huiqi is wired together: store, scheduler, channels, web app."""
+"""The web face of huiqi: the ASGI app (pages, feeds, webhooks) and the server that runs it.
+
+The running parts behind it are assembled in `bot._build`.
+"""
 
 from __future__ import annotations
 
@@ -7,77 +10,30 @@ import contextlib
 import datetime as dt
 import hmac
 import logging
-import os
 import socket
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import uvicorn
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
-from wechatpy.enterprise.crypto import WeChatCrypto
 
+from bot import _build as build
 from bot import _clock, _redact
 from bot import _limits as limits
-from bot._chat import ChatService
-from bot._service import World, dispatcher_for, replan
+from bot._build import WEBHOOK_PATH, WECOM_PATH
+from bot._service import World
 from bot._settings import Settings
-from bot._simulate import demo_profiles
-from bot._telegram import App, TelegramChannel, build_application
 from bot._web import create_web_app
-from bot._wecom import (
-    ROBOT_CHANNEL,
-    CallbackError,
-    CallbackGuard,
-    Robot,
-    RobotChannel,
-    WeComChannel,
-    handle_message,
-    make_client,
-    parse_robots,
-)
+from bot._wecom import CallbackError, handle_message
 from schedulers import Channel, local_date
-from schedulers.dispatch import LEASE, ChannelHealth, ConsoleChannel, Dispatcher
 from subscriptions.store import Store
 
 log = logging.getLogger("huiqi")
-
-TICK_SECONDS = 30
-WEBHOOK_PATH = "/telegram/webhook"
-WECOM_PATH = "/wecom/callback"
-REPLAN_MINUTES = 60
-TELEGRAM_START_SECONDS = 8.0  # the first start of the bot, before HTTP is served
-
-
-@dataclass
-class Runtime:
-    """What the running service holds."""
-
-    store: Store
-    dispatcher: Dispatcher
-    scheduler: AsyncIOScheduler
-    wecom: WeComRuntime | None = None
-
-
-def channels_for(settings: Settings) -> dict[str, Channel]:
-    """Every channel the settings turn on (the console is always on)."""
-    return {"console": ConsoleChannel()}
-
-
-def load_demo(store: Store, *, now: dt.datetime) -> int:
-    """The sample enterprises, each subscribed on the console; return how many."""
-    for i, profile in enumerate(demo_profiles(), start=1):
-        enterprise = store.save_enterprise(profile["name"], profile, now=now)
-        subscriber = store.subscriber("console", f"demo-{i}", display_name=profile["name"], now=now)
-        store.subscribe(subscriber, enterprise, now=now)
-    return len(demo_profiles())
 
 
 def create_app(
@@ -89,148 +45,42 @@ def create_app(
     channels: dict[str, Channel] | None = None,
     wait_for_http: bool = False,
 ) -> Starlette:
-    """The ASGI app; its lifespan opens the store and runs the scheduler.
+    """The ASGI app: the web pages and feeds, the Telegram webhook and the WeCom callback.
 
-    The backlog of due reminders goes out once HTTP is up: with `wait_for_http` the lifespan
-    waits for `app.state.http_up` (set by the server once it listens), otherwise at once.
-    Telegram starts in the background and keeps retrying while it cannot be reached."""
+    Its lifespan assembles the running parts (`bot._build.start`) and keeps them in
+    `app.state.runtime`; the backlog of due reminders goes out once HTTP is up: with
+    `wait_for_http` once the server sets `app.state.http_up`, otherwise at once."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            http_up = app.state.http_up = asyncio.Event()
-            if not wait_for_http:
-                http_up.set()
-            store = Store.open(settings.database_url)
-            stack.callback(store.close)
-            dispatcher = dispatcher_for(
+            runtime = await build.start(
+                settings,
                 world,
-                store,
-                channels or channels_for(settings),
+                stack,
                 clock=clock,
-                worker=f"{socket.gethostname()}:{os.getpid()}",
+                channels=channels,
+                demo=demo,
+                wait_for_http=wait_for_http,
             )
-            holder["dispatcher"] = dispatcher
-            wecom = None
-            if settings.wecom_secret is not None:
-                wecom = start_wecom(settings, world, store, clock)
-                stack.push_async_callback(wecom.drain)
-                dispatcher.channels = {**dispatcher.channels, "wecom": wecom.channel}
-                holder["wecom"] = wecom
-            robots = robots_for(settings, world)
-            if robots:
-                robot_client = httpx.AsyncClient(timeout=10)
-                stack.push_async_callback(robot_client.aclose)
-                for robot in robots:
-                    subscriber = store.subscriber(
-                        ROBOT_CHANNEL, robot.address, display_name="企业微信群机器人", now=clock()
-                    )
-                    store.set_categories(subscriber, list(robot.categories), now=clock())
-                dispatcher.channels = {
-                    **dispatcher.channels,
-                    ROBOT_CHANNEL: RobotChannel(
-                        {r.address: r.url for r in robots}, robot_client, public_url_of(settings)
-                    ),
-                }
-            now = clock()
-            # One process on SQLite owns every row left in `sending`; on PostgreSQL other
-            # dispatchers may be mid-send, so only rows older than the lease are taken back.
-            lease = dt.timedelta(0) if store.dialect == "sqlite" else LEASE
-            recovered = store.recover(now=now, lease=lease)
-            if demo:
-                loaded = load_demo(store, now=now)
-                log.info("demo: %d sample enterprises subscribed on the console", loaded)
-            planned = replan(store, world, now=now)
-            log.info("start-up: %d reminders recovered, %d newly planned", recovered, planned)
-            scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
+            app.state.http_up = runtime.http_up
+            app.state.runtime = runtime
+            try:
+                yield
+            finally:
+                del app.state.runtime
 
-            async def replan_job() -> None:
-                # Matching and planning a city take seconds: keep them off the event loop.
-                planned = await asyncio.to_thread(replan, store, world, now=clock())
-                log.info("replanned: %d new reminders", planned)
-
-            async def backlog() -> None:
-                await http_up.wait()
-                report = await dispatcher.tick()  # what came due while huiqi was down
-                log.info("start-up tick: %s", report)
-                scheduler.add_job(
-                    dispatcher.tick,
-                    "interval",
-                    seconds=TICK_SECONDS,
-                    coalesce=True,
-                    max_instances=1,
-                )
-
-            scheduler.add_job(
-                replan_job, "interval", minutes=REPLAN_MINUTES, coalesce=True, max_instances=1
-            )
-            scheduler.start()
-            stack.callback(scheduler.shutdown, wait=False)
-            sending = asyncio.create_task(backlog())
-            stack.push_async_callback(_finish, sending, http_up)
-            tasks: list[asyncio.Task[None]] = []
-            if settings.telegram_token is not None:
-                dispatcher.waiting.add("telegram")
-                if not await try_telegram(store, dispatcher, stack, first=True):
-                    retry = keep_starting_telegram(store, dispatcher, stack)
-                    tasks.append(asyncio.create_task(retry))
-            stack.push_async_callback(_cancel, tasks)
-            app.state.runtime = Runtime(store, dispatcher, scheduler, wecom)
-            holder["store"] = store
-            yield
-            holder.clear()
-
-    async def try_telegram(
-        store: Store,
-        dispatcher: Dispatcher,
-        stack: contextlib.AsyncExitStack,
-        *,
-        first: bool = False,
-        retry_in: float = 5.0,
-    ) -> bool:
-        """Start the bot once; on failure say so (log, /healthz) and return False.
-
-        The first try at start-up is bounded, so that serving never waits on Telegram."""
-        try:
-            async with asyncio.timeout(TELEGRAM_START_SECONDS if first else None):
-                telegram = await start_telegram(settings, world, store, clock)
-        except Exception as exc:  # unreachable, refused token, a 5xx: try again later
-            why = f"{type(exc).__name__}：启动失败，{retry_in:g} 秒后重试"
-            dispatcher.health["telegram"] = ChannelHealth("down", why, changed_at=clock())
-            log.warning("telegram: cannot start (%s); retry in %gs", type(exc).__name__, retry_in)
-            return False
-        stack.push_async_callback(stop_telegram, telegram)
-        holder["telegram"] = telegram
-        dispatcher.channels = {**dispatcher.channels, "telegram": TelegramChannel(telegram)}
-        dispatcher.waiting.discard("telegram")
-        dispatcher.health["telegram"] = ChannelHealth("idle", "已启动", changed_at=clock())
-        return True
-
-    async def keep_starting_telegram(
-        store: Store, dispatcher: Dispatcher, stack: contextlib.AsyncExitStack
-    ) -> None:
-        """Retry starting the bot with backoff until Telegram answers."""
-        delay = 5.0
-        while True:
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 300.0)
-            if await try_telegram(store, dispatcher, stack, retry_in=delay):
-                log.info("telegram: started after all")
-                return
-
-    holder: dict[str, Any] = {}
+    def running() -> build.Runtime | None:
+        found: build.Runtime | None = getattr(outer.state, "runtime", None)
+        return found
 
     def current_store() -> Store | None:
-        store: Store | None = holder.get("store")
-        return store
+        runtime = running()
+        return runtime.store if runtime else None
 
     def channel_states() -> dict[str, Any]:
-        dispatcher: Dispatcher | None = holder.get("dispatcher")
-        if dispatcher is None:
-            return {}
-        states = {name: {"state": "idle"} for name in (*dispatcher.channels, *dispatcher.waiting)}
-        states |= {name: h.as_dict() for name, h in dispatcher.health.items()}
-        return states
+        runtime = running()
+        return runtime.channel_states() if runtime else {}
 
     web = create_web_app(
         world,
@@ -243,7 +93,8 @@ def create_app(
     async def telegram_webhook(request: Request) -> Response:
         secret = settings.telegram_webhook_secret
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
-        telegram = holder.get("telegram")
+        runtime = running()
+        telegram = runtime.telegram if runtime else None
         # compare_digest refuses non-ASCII str; as bytes it compares any header a client sends.
         if (
             telegram is None
@@ -271,7 +122,8 @@ def create_app(
         return Response(status_code=200)
 
     async def wecom_callback(request: Request) -> Response:
-        wecom: WeComRuntime | None = holder.get("wecom")
+        runtime = running()
+        wecom = runtime.wecom if runtime else None
         if wecom is None:
             return Response(status_code=404)
         q = request.query_params
@@ -306,123 +158,8 @@ def create_app(
     ]
     callbacks = {WEBHOOK_PATH: limits.CALLBACK_BODY, WECOM_PATH: limits.CALLBACK_BODY}
     middleware = [Middleware(limits.RequestLimits, caps=callbacks), *web.user_middleware]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-
-
-@dataclass
-class WeComRuntime:
-    """The WeCom app's parts while serving."""
-
-    guard: CallbackGuard
-    channel: WeComChannel
-    service: ChatService
-    tasks: set[asyncio.Task[None]]
-
-    async def drain(self) -> None:
-        """Wait for the replies still being handled (at shutdown, and in tests)."""
-        while self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
-def start_wecom(
-    settings: Settings, world: World, store: Store, clock: Callable[[], dt.datetime]
-) -> WeComRuntime:
-    """The WeCom app: callback decryption, the chat service, the app-message sender."""
-    corp, agent, secret = settings.wecom_corp_id, settings.wecom_agent_id, settings.wecom_secret
-    token, aes_key = settings.wecom_token, settings.wecom_aes_key
-    if not (corp and agent and secret and token and aes_key):
-        raise ValueError("WeCom is not configured")
-    crypto = WeChatCrypto(token.reveal(), aes_key.reveal(), corp)
-    client = make_client(corp, secret.reveal(), settings.wecom_api_url)
-    public = public_url_of(settings)
-    service = ChatService(world, store, clock=clock, public_url=public)
-    log.info("wecom: app %s, callback %s%s", agent, public, WECOM_PATH)
-    if settings.public_url is None:
-        log.warning(
-            "wecom: HUIQI_PUBLIC_URL is not set: WeCom can only reach %s%s through a proxy, "
-            "and calendar links in replies point at that local address",
-            public,
-            WECOM_PATH,
-        )
-    return WeComRuntime(
-        CallbackGuard(crypto, clock, store),
-        WeComChannel(client, agent, clock, public),
-        service,
-        set(),
-    )
-
-
-def public_url_of(settings: Settings) -> str:
-    """Where users reach the web app: HUIQI_PUBLIC_URL, or the local address."""
-    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-
-
-def robots_for(settings: Settings, world: World) -> list[Robot]:
-    """The configured group robots (each `URL#category+category`)."""
-    categories = tuple(t.key for t in world.catalog.vocab.categories)
-    return parse_robots(tuple(r.reveal() for r in settings.wecom_robot_webhooks), categories)
-
-
-async def start_telegram(
-    settings: Settings, world: World, store: Store, clock: Callable[[], dt.datetime]
-) -> App:
-    """The Telegram bot: polling, or a webhook on the web app when HUIQI_PUBLIC_URL is set."""
-    if settings.telegram_token is None:
-        raise ValueError("Telegram is not configured")
-    public = public_url_of(settings)
-    service = ChatService(world, store, clock=clock, public_url=public)
-    webhook = settings.public_url is not None
-    app = build_application(
-        settings.telegram_token.reveal(),
-        settings.telegram_api_url,
-        service,
-        settings.admins,
-        polling=not webhook,
-    )
-    await app.initialize()
-    try:
-        await _start_bot(app, settings, service, webhook)
-    except BaseException:
-        await stop_telegram(app)  # nothing half-started stays behind
-        raise
-    return app
-
-
-async def _start_bot(app: App, settings: Settings, service: ChatService, webhook: bool) -> None:
-    service.bot_username = app.bot.username
-    await app.start()
-    if webhook:
-        secret = settings.telegram_webhook_secret
-        await app.bot.set_webhook(
-            f"{settings.public_url.rstrip('/')}{WEBHOOK_PATH}" if settings.public_url else "",
-            secret_token=secret.reveal() if secret else None,
-        )
-        log.info("telegram: webhook at %s%s", settings.public_url, WEBHOOK_PATH)
-    elif app.updater is not None:
-        await app.updater.start_polling()
-        log.info("telegram: polling %s as @%s", settings.telegram_api_url, app.bot.username)
-
-
-async def _finish(sending: asyncio.Task[None], http_up: asyncio.Event) -> None:
-    """Let the start-up sends that began finish; never wait for a start that did not come."""
-    if not http_up.is_set():
-        sending.cancel()
-    await asyncio.gather(sending, return_exceptions=True)
-
-
-async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def stop_telegram(app: App) -> None:
-    """Stop polling and the application."""
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
-    await app.shutdown()
+    outer = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return outer
 
 
 def run(settings: Settings, world: World, *, demo: bool = False) -> None:

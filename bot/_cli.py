@@ -450,7 +450,8 @@ def serve(demo: bool) -> None:
         settings = _settings.load()
     except _settings.SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    from bot._app import robots_for, run
+    from bot._app import run
+    from bot._build import robots_for
 
     world = _world()
     try:

@@ -203,7 +203,7 @@ class Dispatcher:
     """Sends what is due, through each subscriber's channel."""
 
     store: OutboxStore
-    channels: Mapping[str, Channel]
+    channels: dict[str, Channel]  # a channel that starts late (Telegram) joins here
     render: Render
     rounds: Callable[[], Mapping[str, Any]]  # current round by key
     clock: Callable[[], dt.datetime]

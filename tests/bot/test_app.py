@@ -147,3 +147,53 @@ def test_second_serve_on_a_busy_port_fails_before_sending(tmp_path: Path) -> Non
     assert "is another huiqi serve running?" in done.stderr
     assert "发给" not in done.stdout
     assert not (tmp_path / "huiqi.db").exists()  # nothing was opened, let alone sent
+
+
+def test_a_failed_start_up_closes_what_it_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning fails after the store, the WeCom app and the robots' HTTP client are up: each is
+    closed again, in reverse order, and the error reaches the caller."""
+    import httpx
+
+    from bot import _build
+    from bot._wecom import _TimedSession
+
+    closed: list[str] = []
+    real_close, real_aclose = Store.close, httpx.AsyncClient.aclose
+    real_session_close = _TimedSession.close
+
+    def session_close(self: _TimedSession) -> None:
+        closed.append("wecom session")
+        real_session_close(self)
+
+    def store_close(self: Store) -> None:
+        closed.append("store")
+        real_close(self)
+
+    async def client_close(self: httpx.AsyncClient) -> None:
+        closed.append("robot client")
+        await real_aclose(self)
+
+    def broken_replan(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("planning failed")
+
+    monkeypatch.setattr(Store, "close", store_close)
+    monkeypatch.setattr(_TimedSession, "close", session_close)
+    monkeypatch.setattr(httpx.AsyncClient, "aclose", client_close)
+    monkeypatch.setattr(_build, "replan", broken_replan)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'huiqi.db'}",
+        wecom_robot_webhooks=(Secret("http://127.0.0.1:9/cgi-bin/webhook/send?key=K#talent"),),
+        wecom_corp_id="ww1234567890abcdef",
+        wecom_agent_id="1000002",
+        wecom_secret=Secret("app-secret"),
+        wecom_token=Secret("QDG6eK"),
+        wecom_aes_key=Secret("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"),
+        wecom_api_url="http://127.0.0.1:9",
+    )
+    app = create_app(settings, WORLD_, clock=lambda: NOW, channels={})
+    with pytest.raises(RuntimeError, match="planning failed"), TestClient(app):
+        pass
+    assert closed == ["robot client", "wecom session", "store"]
+    assert not hasattr(app.state, "runtime")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from schedulers import MIGRATE, SENT_OK, SHANGHAI, Reminder, SendResult
+from schedulers import MIGRATE, SENT_OK, SHANGHAI, Channel, Reminder, SendResult
 from schedulers.dispatch import LEASE, Dispatcher
 from subscriptions.store import Store
 
@@ -55,11 +55,11 @@ def render(items: Any, rounds: Any, late: bool, at: dt.datetime) -> str:
     return ",".join(str(i.id) for i in items)
 
 
-def dispatcher(store: Store, clock: list[dt.datetime], **channels: Sink) -> Dispatcher:
+def dispatcher(store: Store, clock: list[dt.datetime], **sinks: Sink) -> Dispatcher:
     """A dispatcher on the store with the given sinks, a test clock and a short send timeout."""
     return Dispatcher(
         store=store,
-        channels=channels,
+        channels=dict[str, Channel](sinks),
         render=render,
         rounds=lambda: {"r": FarRound()},
         clock=lambda: clock[0],
