@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,18 +49,22 @@ class FeedCache:
     def __init__(self, size: int = FEED_CACHE_SIZE) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], Built] = OrderedDict()
+        self._lock = threading.Lock()  # feeds are served from Starlette's worker threads
 
     def get(self, key: tuple[Any, ...], build: Callable[[], bytes], modified: dt.datetime) -> Built:
-        """The cached feed for `key`, built on a miss."""
-        found = self._items.get(key)
-        if found is None:
-            body = build()
-            found = Built(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', modified)
+        """The cached feed for `key`, built on a miss (outside the lock: builds run side by
+        side; two requests missing the same key at once both build it, and one is kept)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        body = build()
+        found = Built(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', modified)
+        with self._lock:
             self._items[key] = found
             if len(self._items) > self.size:
                 self._items.popitem(last=False)
-        else:
-            self._items.move_to_end(key)
         return found
 
 
@@ -200,7 +205,9 @@ def create_web_app(
             return JSONResponse({"error": "no such policy"}, 404)
         return JSONResponse(policy_record(found, on=on))
 
-    async def feed_all(request: Request) -> Response:
+    # The feeds read the store and build calendars: plain functions, which Starlette runs in
+    # its worker threads, so a slow database or a large feed never holds up the event loop.
+    def feed_all(request: Request) -> Response:
         got = rounds_or_503()
         if isinstance(got, Response):
             return got
@@ -211,7 +218,7 @@ def create_web_app(
         built = cache.get(key, lambda: all_feed(w, rounds, on=on, base_url=base(request)), latest)
         return conditional(request, built, private=False)
 
-    async def feed_category(request: Request) -> Response:
+    def feed_category(request: Request) -> Response:
         category = request.path_params["category"]
         if category not in categories:
             # The path is not echoed back: only the categories that exist are named.
@@ -230,7 +237,7 @@ def create_web_app(
         )
         return conditional(request, built, private=False)
 
-    async def feed_enterprise(request: Request) -> Response:
+    def feed_enterprise(request: Request) -> Response:
         got = rounds_or_503()
         if isinstance(got, Response):
             return got

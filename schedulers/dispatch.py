@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import random
 import sys
@@ -218,6 +219,9 @@ class Dispatcher:
     health: dict[str, ChannelHealth] = field(default_factory=dict, init=False)
     waiting: set[str] = field(default_factory=set)  # configured, not started yet: rows wait
     _limiters: dict[str, AsyncLimiter] = field(default_factory=dict, init=False)
+    # One tick at a time: rows are claimed under this dispatcher's worker name, so two ticks
+    # of one dispatcher side by side could each take the other's claim for their own.
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     def __repr__(self) -> str:
         return f"Dispatcher(worker={self.worker!r}, channels={sorted(self.channels)!r})"
@@ -238,6 +242,10 @@ class Dispatcher:
         fits = int(channel.rate_per_second * LEASE.total_seconds() / 3)
         return max(1, min(self.batch, fits))
 
+    async def _db(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A store call, in a worker thread: a slow database stalls no channel or web request."""
+        return await asyncio.to_thread(functools.partial(call, *args, **kwargs))
+
     def recover(self) -> int:
         """Return rows of a crashed sender to pending (run at start-up and every tick)."""
         found = self.store.recover(now=self.clock(), lease=LEASE)
@@ -249,24 +257,26 @@ class Dispatcher:
         """Claim everything due now, send it (digests per subscriber and moment), record it.
 
         Each channel is drained concurrently, so a slow or hung one delays only its own
-        subscribers."""
-        report = TickReport()
-        self.recover()
-        await asyncio.gather(
-            *(self._drain(name, channel, report) for name, channel in self.channels.items())
-        )
-        self._park_unknown(report)
-        return report
+        subscribers. A tick asked for while one runs waits for it to end."""
+        async with self._ticking:
+            report = TickReport()
+            await asyncio.to_thread(self.recover)
+            await asyncio.gather(
+                *(self._drain(name, channel, report) for name, channel in self.channels.items())
+            )
+            await self._park_unknown(report)
+            return report
 
     def _health(self, name: str) -> ChannelHealth:
         return self.health.setdefault(name, ChannelHealth())
 
-    def _park_unknown(self, report: TickReport) -> None:
+    async def _park_unknown(self, report: TickReport) -> None:
         """Rows of channels this process does not run wait an hour, spending no attempt."""
         while True:
             now = self.clock()
             claimed = list(
-                self.store.claim(
+                await self._db(
+                    self.store.claim,
                     now=now,
                     worker=self.worker,
                     limit=self.batch,
@@ -277,7 +287,8 @@ class Dispatcher:
                 return
             report.claimed += len(claimed)
             for item in claimed:
-                self.store.mark_retry(
+                await self._db(
+                    self.store.mark_retry,
                     [item.id],
                     now=now,
                     at=now + dt.timedelta(hours=1),
@@ -291,7 +302,13 @@ class Dispatcher:
         limit = self._batch_for(channel)
         while True:
             claimed = list(
-                self.store.claim(now=self.clock(), worker=self.worker, limit=limit, channels=[name])
+                await self._db(
+                    self.store.claim,
+                    now=self.clock(),
+                    worker=self.worker,
+                    limit=limit,
+                    channels=[name],
+                )
             )
             if not claimed:
                 return
@@ -301,7 +318,7 @@ class Dispatcher:
 
     async def _send_batch(self, channel: Channel, claimed: list[Any], report: TickReport) -> bool:
         """Send one claimed batch; False when the channel went down (the rest is released)."""
-        rounds = self.rounds()
+        rounds = await asyncio.to_thread(self.rounds)  # reads the store
         groups: dict[tuple[int, dt.datetime, bool], list[Any]] = {}
         for item in claimed:
             # An announcement is a message of its own, never part of a reminder digest.
@@ -314,8 +331,11 @@ class Dispatcher:
             now = self.clock()
             if now - renewed_at >= LEASE / 3:
                 held = set(
-                    self.store.renew(
-                        [i.id for g in [items, *pending] for i in g], now=now, worker=self.worker
+                    await self._db(
+                        self.store.renew,
+                        [i.id for g in [items, *pending] for i in g],
+                        now=now,
+                        worker=self.worker,
                     )
                 )
                 renewed_at = now
@@ -330,15 +350,20 @@ class Dispatcher:
                     continue
             subscriber_id = items[0].subscriber_id
             if subscriber_id in report.deactivated:
-                self.store.mark_failed(
-                    [i.id for i in items], now=now, detail="订阅者已停用", worker=self.worker
+                await self._db(
+                    self.store.mark_failed,
+                    [i.id for i in items],
+                    now=now,
+                    detail="订阅者已停用",
+                    worker=self.worker,
                 )
                 report.failed += len(items)
                 continue
             if not await self._send_group(channel, items, rounds, report):
                 rest = [i.id for g in pending for i in g]
                 again = now + self.down_for
-                self.store.mark_retry(
+                await self._db(
+                    self.store.mark_retry,
                     rest,
                     now=now,
                     at=again,
@@ -373,7 +398,9 @@ class Dispatcher:
                 else:
                     ended = (rnd.close or rnd.open).isoformat()
                     reason = f"轮次已于{ended}截止，停机期间未能按时发出，不再补发"
-                self.store.mark_dropped([item.id], now=now, detail=reason, worker=self.worker)
+                await self._db(
+                    self.store.mark_dropped, [item.id], now=now, detail=reason, worker=self.worker
+                )
                 log.info("dropped reminder %d (%s): %s", item.id, item.round_key, reason)
                 report.dropped += 1
             else:
@@ -382,13 +409,13 @@ class Dispatcher:
             return True
         late = now - min(i.due_at for i in live) > LATE_AFTER
         try:
-            text = self.render(live, rounds, late, now)
+            text = await asyncio.to_thread(self.render, live, rounds, late, now)
         except Exception as exc:  # a rendering bug: retry (a fixed release sends it), log it
             log.exception("rendering reminders %s failed", [i.id for i in live])
             result = SendResult(TRANSIENT, detail=f"渲染失败：{type(exc).__name__}")
         else:
             result = await self._send(channel, live[0].address, text)
-        return self._record(channel, live, result, late, report)
+        return await self._record(channel, live, result, late, report)
 
     async def _send(self, channel: Channel, address: str, text: str) -> SendResult:
         """One send, whatever the channel does: an answer, an exception or no answer."""
@@ -433,7 +460,7 @@ class Dispatcher:
                 log.info("channel %s works again", channel.name)
         health.state, health.detail = state, detail
 
-    def _record(
+    async def _record(
         self,
         channel: Channel,
         items: list[Any],
@@ -448,7 +475,7 @@ class Dispatcher:
         worker = self.worker
         subscriber_id = items[0].subscriber_id
         if result.status == OK:
-            done = self.store.mark_sent(ids, now=now, late=late, worker=worker)
+            done = await self._db(self.store.mark_sent, ids, now=now, late=late, worker=worker)
             if len(done) < len(ids):
                 report.lost_lease += len(ids) - len(done)
                 log.warning("reminders %s were sent after their lease ran out", ids)
@@ -458,13 +485,14 @@ class Dispatcher:
             return True
         if result.status == UNCERTAIN:
             detail = f"不确定是否送达（不重发）：{result.detail}"
-            self.store.mark_uncertain(ids, now=now, detail=detail, worker=worker)
+            await self._db(self.store.mark_uncertain, ids, now=now, detail=detail, worker=worker)
             report.uncertain += len(ids)
             log.warning("reminders %s may or may not have arrived: %s", ids, result.detail)
             return not result.channel_down
         if result.channel_down:
             wait = result.retry_after or self.down_for.total_seconds()
-            self.store.mark_retry(
+            await self._db(
+                self.store.mark_retry,
                 ids,
                 now=now,
                 at=now + dt.timedelta(seconds=wait),
@@ -475,38 +503,46 @@ class Dispatcher:
             report.retried += len(ids)
             return False
         if result.status == MIGRATE and result.new_address:
-            moved_to = self.store.move_subscriber(subscriber_id, result.new_address)
+            moved_to = await self._db(self.store.move_subscriber, subscriber_id, result.new_address)
             detail = f"会话已迁移，改发到新的会话：{result.detail}"
             if moved_to == subscriber_id:
-                self.store.mark_retry(
-                    ids, now=now, at=now, detail=detail, worker=worker, count=False
+                await self._db(
+                    self.store.mark_retry,
+                    ids,
+                    now=now,
+                    at=now,
+                    detail=detail,
+                    worker=worker,
+                    count=False,
                 )
                 report.moved += len(ids)
             else:  # the new chat is subscribed already and gets its own reminders
-                self.store.mark_failed(ids, now=now, detail=detail, worker=worker)
-                self.store.fail_pending_of(subscriber_id, now=now, detail=detail)
+                await self._db(self.store.mark_failed, ids, now=now, detail=detail, worker=worker)
+                await self._db(self.store.fail_pending_of, subscriber_id, now=now, detail=detail)
                 report.failed += len(ids)
             log.info("subscriber %d moved to a new chat", subscriber_id)
             return True
         if result.status == PERMANENT:
             detail = result.detail or "永久失败"
-            self.store.mark_failed(ids, now=now, detail=detail, worker=worker)
-            self.store.deactivate(subscriber_id, detail)
-            self.store.fail_pending_of(subscriber_id, now=now, detail=f"订阅者已停用：{detail}")
+            await self._db(self.store.mark_failed, ids, now=now, detail=detail, worker=worker)
+            await self._db(self.store.deactivate, subscriber_id, detail)
+            await self._db(
+                self.store.fail_pending_of, subscriber_id, now=now, detail=f"订阅者已停用：{detail}"
+            )
             report.failed += len(ids)
             report.deactivated.append(subscriber_id)
             log.warning("subscriber %d deactivated: %s", subscriber_id, detail)
             return True
         if result.status == REJECTED:
             detail = f"平台拒收：{result.detail}"
-            self.store.mark_dead(ids, now=now, detail=detail, worker=worker)
+            await self._db(self.store.mark_dead, ids, now=now, detail=detail, worker=worker)
             report.dead += len(ids)
             log.warning("reminders %s refused by %s: %s", ids, channel.name, result.detail)
             return True
         attempts = max(i.attempts for i in items) + 1
         if attempts >= self.max_attempts:
             detail = f"{attempts}次尝试后放弃：{result.detail}"
-            self.store.mark_dead(ids, now=now, detail=detail, worker=worker)
+            await self._db(self.store.mark_dead, ids, now=now, detail=detail, worker=worker)
             report.dead += len(ids)
             log.warning("reminders %s dead: %s", ids, detail)
             return True
@@ -515,7 +551,8 @@ class Dispatcher:
         else:
             delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
             delay *= 0.5 + self.rng.random()  # jitter, so retries do not arrive together
-        self.store.mark_retry(
+        await self._db(
+            self.store.mark_retry,
             ids,
             now=now,
             at=now + dt.timedelta(seconds=delay),

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from bot._settings import Settings
 from schedulers import SHANGHAI, FeedEvent, FeedMeta, RecordingChannel, render_feed
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import Store
+from subscriptions.store import Store, StoredRound
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
@@ -254,3 +255,37 @@ def test_feed_unavailable_before_start_up() -> None:
 
     client = TestClient(create_web_app(WORLD, today=lambda: NOW.date()))
     assert client.get("/feeds/all.ics").status_code == 503
+
+
+def test_a_slow_store_never_holds_up_the_event_loop(
+    served: tuple[TestClient, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a feed waits on the database, /healthz is still answered: the feed's store read
+    runs in a worker thread, not on the event loop."""
+    client, _ = served
+    entered, release = threading.Event(), threading.Event()
+    real = Store.current_rounds
+
+    def slow(self: Store) -> list[StoredRound]:
+        entered.set()
+        release.wait(30)
+        return real(self)
+
+    monkeypatch.setattr(Store, "current_rounds", slow)
+    answers: dict[str, int] = {}
+    feed = threading.Thread(
+        target=lambda: answers.update(feed=client.get("/feeds/all.ics").status_code)
+    )
+    feed.start()
+    try:
+        assert entered.wait(10)
+        health = threading.Thread(
+            target=lambda: answers.update(health=client.get("/healthz").status_code)
+        )
+        health.start()
+        health.join(10)
+        assert answers == {"health": 200}  # answered while the feed still waits
+    finally:
+        release.set()
+        feed.join(30)
+    assert answers == {"health": 200, "feed": 200}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schedulers import MIGRATE, SENT_OK, SHANGHAI, Channel, Reminder, SendResult
-from schedulers.dispatch import LEASE, Dispatcher
+from schedulers.dispatch import LEASE, Dispatcher, TickReport
 from subscriptions.store import Store
 
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
@@ -232,3 +232,19 @@ def test_per_address_limiters_are_dropped_once_idle() -> None:
         loop.run_until_complete(scenario())
     finally:
         loop.close()
+
+
+def test_two_ticks_of_one_dispatcher_at_once_send_each_message_once(store: Store) -> None:
+    """A tick asked for while another runs (the start-up backlog and the first interval tick,
+    say) waits for it: the rows one claimed are never sent by the other as well."""
+    clock = [NOW]
+    sink = Sink()
+    d = dispatcher(store, clock, console=sink)
+    subscribers(store, "console", *(f"c{i}" for i in range(40)))
+
+    async def both() -> list[TickReport]:
+        return list(await asyncio.gather(d.tick(), d.tick(), d.tick()))
+
+    reports = asyncio.run(both())
+    assert sum(r.sent for r in reports) == 40
+    assert sorted(a for a, _ in sink.sent) == sorted(f"c{i}" for i in range(40))
