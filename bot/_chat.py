@@ -36,7 +36,7 @@ from bot._service import (
     upcoming,
 )
 from bot._views import TEMPLATES_DIR
-from schedulers import local_date, next_round
+from schedulers import local_date, next_round, split_long
 from subscriptions import (
     ELIGIBLE,
     INELIGIBLE,
@@ -99,11 +99,12 @@ class Who:
     group: bool = False
     admin: bool = False  # one of HUIQI_ADMINS: speaks for the bureau
     group_admin: bool = False  # administers this group: may only (un)subscribe the group
+    buttons: bool = False  # the channel declares inline buttons (Capabilities.buttons)
 
     @property
     def typed(self) -> bool:
         """The chat has no buttons (WeCom, WeChat): every command is a typed word."""
-        return self.channel != "telegram"
+        return not self.buttons
 
 
 def is_admin(channel: str, user: str, admins: Sequence[str]) -> bool:
@@ -123,44 +124,6 @@ class Draft:
     step: str = "name"
     profile: dict[str, Any] = field(default_factory=dict)
     section: str | None = None
-
-
-def split_long(text: str, limit: int = LIMIT, size: Callable[[str], int] = len) -> list[str]:
-    """Split a long message at line breaks so each part's `size` stays within the limit.
-
-    `size` is `len` for Telegram (characters); WeCom counts UTF-8 bytes.
-    """
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while size(line) > limit:
-            cut = _longest_prefix(line, limit, size)
-            parts.append(line[:cut])
-            line = line[cut:]
-        if current and size(current) + size(line) + 1 > limit:
-            parts.append(current.rstrip("\n"))
-            current = ""
-        current += line + "\n"
-    if current.strip():
-        parts.append(current.rstrip("\n"))
-    return parts or [""]
-
-
-def _longest_prefix(line: str, limit: int, size: Callable[[str], int]) -> int:
-    """How many characters of `line` fit in `limit` (at least one, so splitting moves on)."""
-    low, high = 1, len(line)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if size(line[:middle]) <= limit:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def utf8_size(text: str) -> int:
-    """The length WeCom measures: UTF-8 bytes."""
-    return len(text.encode())
 
 
 # Each slash command as the word a WeCom or WeChat user types: its first Chinese name.
@@ -209,7 +172,7 @@ class ChatService:
         self, template: str, buttons: tuple[tuple[Button, ...], ...] = (), **ctx: Any
     ) -> list[Reply]:
         text = self.env.get_template(f"chat/{template}.html.j2").render(**ctx).strip()
-        parts = split_long(text)
+        parts = split_long(text, LIMIT)
         return [Reply(p, buttons if i == len(parts) - 1 else ()) for i, p in enumerate(parts)]
 
     def _plain(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> list[Reply]:

@@ -37,7 +37,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot._chat import ChatService, Reply, Who, is_admin, split_long
+from bot._chat import ChatService, Reply, Who, is_admin
 from schedulers import (
     MIGRATE,
     OK,
@@ -46,7 +46,9 @@ from schedulers import (
     RETRY_AFTER,
     TRANSIENT,
     UNCERTAIN,
+    Capabilities,
     SendResult,
+    part_failed,
 )
 from schedulers.dispatch import PerAddress
 
@@ -55,6 +57,8 @@ log = logging.getLogger("huiqi.telegram")
 App = Application[Any, Any, Any, Any, Any, Any]
 
 CHANNEL = "telegram"
+# Reminders go out as plain text; chat replies as HTML, with inline buttons.
+CAPABILITIES = Capabilities(limit=4096, markup="text", buttons=True)
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -80,7 +84,13 @@ def _who(update: Update, admins: Sequence[str]) -> Who | None:
     display = chat.title or user.full_name or f"Telegram用户{user.id}"
     admin = is_admin(CHANNEL, str(user.id), admins)
     return Who(
-        CHANNEL, str(chat.id), str(user.id), display, group=chat.type != "private", admin=admin
+        CHANNEL,
+        str(chat.id),
+        str(user.id),
+        display,
+        group=chat.type != "private",
+        admin=admin,
+        buttons=CAPABILITIES.buttons,
     )
 
 
@@ -167,6 +177,7 @@ class TelegramChannel:
 
     app: App
     name: str = CHANNEL
+    capabilities: Capabilities = CAPABILITIES
     rate_per_second: float | None = 25.0  # under Telegram's ~30 messages/s overall
     per_chat: bool = True  # Telegram: about 1 message/s per chat, 20/min per group
     # 1 message/s to a person, 20/min to a group (group chat ids are negative).
@@ -181,19 +192,15 @@ class TelegramChannel:
 
     async def send(self, address: str, text: str) -> SendResult:
         """Send `text` in as many parts as Telegram's 4,096-character limit needs."""
-        result = SendResult(OK)
-        for number, part in enumerate(split_long(text)):
+        for number, part in enumerate(CAPABILITIES.split(text)):
             if self.per_chat:
                 async with self._limit(address):
                     result = await self._send(address, part)
             else:
                 result = await self._send(address, part)
             if result.status != OK:
-                if number and result.status in (TRANSIENT, RETRY_AFTER):
-                    # Resending would repeat the parts that arrived: stop here instead.
-                    return SendResult(UNCERTAIN, detail=f"第{number + 1}段未发出：{result.detail}")
-                return result
-        return result
+                return part_failed(number, result)
+        return SendResult(OK)
 
     async def _send(self, address: str, text: str) -> SendResult:
         try:

@@ -30,11 +30,18 @@ from bot._chat import (
     Who,
     as_typed,
     is_admin,
-    split_long,
     strip_tags,
-    utf8_size,
 )
-from schedulers import OK, PERMANENT, RETRY_AFTER, SHANGHAI, TRANSIENT, SendResult
+from schedulers import (
+    OK,
+    PERMANENT,
+    RETRY_AFTER,
+    SHANGHAI,
+    TRANSIENT,
+    Capabilities,
+    SendResult,
+    part_failed,
+)
 from schedulers.dispatch import PerAddress
 
 log = logging.getLogger("huiqi.wecom")
@@ -49,6 +56,10 @@ TEXT_BYTES = 2048  # WeCom cuts app text messages longer than this (UTF-8 bytes)
 MARKDOWN_BYTES = 4096  # the robot's markdown limit
 DETAIL = re.compile(r"^详情：/policy (\S+)$", re.MULTILINE)
 HEADLINE = re.compile(r"^((?:\d+\. )?)(【[^】\n]+】.*)$", re.MULTILINE)
+
+
+APP_MESSAGES = Capabilities(limit=TEXT_BYTES, utf8=True)  # text, typed commands
+ROBOT_MESSAGES = Capabilities(limit=MARKDOWN_BYTES, utf8=True, markup="markdown")
 
 
 def for_members(text: str, public_url: str) -> str:
@@ -223,6 +234,7 @@ class WeComChannel:
     clock: Callable[[], dt.datetime]
     public_url: str = ""
     name: str = CHANNEL
+    capabilities: Capabilities = APP_MESSAGES
     rate_per_second: float | None = 10.0
     per_member: bool = True  # WeCom: 30 messages/min to one member
     daily_cap: int = 10_000  # the app's daily message cap (set from the admin console's figure)
@@ -266,12 +278,11 @@ class WeComChannel:
 
         With `dedupe` (reminders), WeCom drops a repeat of the same message to the same
         member within 30 minutes, so a resend after a lost answer cannot say it twice."""
-        result = SendResult(OK)
-        for part in split_long(text, TEXT_BYTES, utf8_size):
+        for number, part in enumerate(self.capabilities.split(text)):
             result = self._send(address, part, dedupe)
             if result.status != OK:
-                break
-        return result
+                return part_failed(number, result)
+        return SendResult(OK)
 
     def _send(self, address: str, text: str, dedupe: bool = False) -> SendResult:
         msg: dict[str, Any] = {"msgtype": "text", "text": {"content": text}, "safe": 0}
@@ -337,6 +348,7 @@ class RobotChannel:
     client: httpx.AsyncClient
     public_url: str = ""
     name: str = ROBOT_CHANNEL
+    capabilities: Capabilities = ROBOT_MESSAGES
     rate_per_second: float | None = None
     _limit: PerAddress = field(  # 20 messages/min to one robot
         default_factory=lambda: PerAddress(lambda _: 3.0), init=False, repr=False
@@ -350,14 +362,13 @@ class RobotChannel:
         if url is None:
             return SendResult(PERMANENT, detail="robot no longer configured")
         limiter = self._limit(address)
-        result = SendResult(OK)
         markdown = as_markdown(text, self.public_url)
-        for part in split_long(markdown, MARKDOWN_BYTES, utf8_size):
+        for number, part in enumerate(self.capabilities.split(markdown)):
             async with limiter:
                 result = await self._post(url, part)
-            if result.status != OK:
-                break
-        return result
+            if result.status != OK:  # the parts sent are not sent again: no repeat in the group
+                return part_failed(number, result)
+        return SendResult(OK)
 
     async def _post(self, url: str, content: str) -> SendResult:
         try:

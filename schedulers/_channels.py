@@ -74,3 +74,71 @@ class RecordingChannel:
         if result.status == OK:
             self.sent.append(Recorded(self.clock(), address, text))
         return result
+
+
+def split_long(text: str, limit: int, size: Callable[[str], int] = len) -> list[str]:
+    """Split a long message at line breaks so each part's `size` stays within the limit.
+
+    `size` is `len` for Telegram (characters); WeCom counts UTF-8 bytes.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while size(line) > limit:
+            cut = _longest_prefix(line, limit, size)
+            parts.append(line[:cut])
+            line = line[cut:]
+        if current and size(current) + size(line) + 1 > limit:
+            parts.append(current.rstrip("\n"))
+            current = ""
+        current += line + "\n"
+    if current.strip():
+        parts.append(current.rstrip("\n"))
+    return parts or [""]
+
+
+def _longest_prefix(line: str, limit: int, size: Callable[[str], int]) -> int:
+    """How many characters of `line` fit in `limit` (at least one, so splitting moves on)."""
+    low, high = 1, len(line)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(line[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def utf8_size(text: str) -> int:
+    """The length WeCom measures: UTF-8 bytes."""
+    return len(text.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What one message on a channel can carry, declared by the channel: its size limit (in
+    characters, or in UTF-8 bytes where the platform counts bytes), its markup and whether it
+    has buttons (else every command is a typed word)."""
+
+    limit: int | None = None  # None: no limit
+    utf8: bool = False  # the limit counts UTF-8 bytes (WeCom), not characters (Telegram)
+    markup: str = "text"  # text | html | markdown
+    buttons: bool = False
+
+    def size(self, text: str) -> int:
+        """The size of `text` as the platform measures it."""
+        return utf8_size(text) if self.utf8 else len(text)
+
+    def split(self, text: str) -> list[str]:
+        """`text` in parts that each fit one message, cut at line breaks where possible."""
+        if self.limit is None:
+            return [text]
+        return split_long(text, self.limit, self.size)
+
+
+def part_failed(number: int, result: SendResult) -> SendResult:
+    """The result of a message whose part `number` (from 0) failed with `result`. Once a part
+    has gone out, sending again would repeat it: a fault that could pass is then uncertain."""
+    if number and result.status in (TRANSIENT, RETRY_AFTER):
+        return SendResult(UNCERTAIN, detail=f"第{number + 1}段未发出：{result.detail}")
+    return result

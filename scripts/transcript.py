@@ -13,10 +13,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot._chat import ChatService, Reply, Who, split_long, strip_tags, utf8_size
+from bot._chat import ChatService, Reply, Who, strip_tags
 from bot._service import World
 from bot._wecom import TEXT_BYTES, reply_text
-from schedulers import SHANGHAI
+from schedulers import SHANGHAI, split_long, utf8_size
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store
@@ -82,7 +82,7 @@ def service_on(store: Store, *, bot_username: str | None = None) -> ChatService:
 def telegram(store: Store) -> list[str]:
     """A guided registration, the upcoming rounds and a correction, on Telegram."""
     service = service_on(store, bot_username="huiqi_bot")
-    who = Who("telegram", "100", "100", "张三")
+    who = Who("telegram", "100", "100", "张三", buttons=True)
     out = [
         "# 登记对话示例（Telegram）",
         "",

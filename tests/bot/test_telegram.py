@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot._chat import ChatService, split_long
+from bot._chat import ChatService
 from bot._service import World, add_round, dispatcher_for, sync_rounds
 from bot._telegram import TelegramChannel, build_application
-from schedulers import SHANGHAI, Reminder
+from schedulers import SHANGHAI, Reminder, split_long
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store
@@ -439,7 +439,7 @@ def test_admin_publishes_a_round_in_chat(harness: Harness) -> None:
 def test_long_answers_are_split_below_the_limit() -> None:
     """A 10,000-character answer becomes parts under 4,096 characters, split at line breaks."""
     text = "\n".join(f"第{i}行：" + "政" * 40 for i in range(200))
-    parts = split_long(text)
+    parts = split_long(text, 4000)
     assert all(len(p) <= 4000 for p in parts)
     assert "\n".join(parts) == text
     assert len(parts) == 3

@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot._app import create_app
-from bot._chat import ChatService, Who, split_long, utf8_size
+from bot._chat import ChatService, Who
 from bot._service import World, add_round, dispatcher_for, sync_rounds
 from bot._settings import Secret, Settings
 from bot._wecom import (
@@ -34,7 +34,7 @@ from bot._wecom import (
     parse_robots,
     reply_text,
 )
-from schedulers import SHANGHAI, RecordingChannel, Reminder, SendResult
+from schedulers import SHANGHAI, RecordingChannel, Reminder, SendResult, split_long, utf8_size
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store, StoredRound
