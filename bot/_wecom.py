@@ -350,8 +350,8 @@ class RobotChannel:
     name: str = ROBOT_CHANNEL
     capabilities: Capabilities = ROBOT_MESSAGES
     rate_per_second: float | None = None
-    _limit: PerAddress = field(  # 20 messages/min to one robot
-        default_factory=lambda: PerAddress(lambda _: 3.0), init=False, repr=False
+    limits: PerAddress = field(  # 20 messages/min to one robot
+        default_factory=lambda: PerAddress(lambda _: 3.0), repr=False
     )
 
     def __repr__(self) -> str:  # the webhook URLs carry the robots' keys
@@ -361,7 +361,7 @@ class RobotChannel:
         url = self.robots.get(address)
         if url is None:
             return SendResult(PERMANENT, detail="robot no longer configured")
-        limiter = self._limit(address)
+        limiter = self.limits(address)
         markdown = as_markdown(text, self.public_url)
         for number, part in enumerate(self.capabilities.split(markdown)):
             async with limiter:

@@ -36,6 +36,7 @@ from bot._wecom import (
 )
 from schedulers import SHANGHAI, RecordingChannel, Reminder, SendResult, split_long, utf8_size
 from schedulers.data import load_catalog
+from schedulers.dispatch import PerAddress
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store, StoredRound
 from tests.bot.fake_wecom import FakeWeCom, serve_fake
@@ -347,7 +348,8 @@ def test_group_robot_markdown_and_errcode(fake: tuple[FakeWeCom, str]) -> None:
 
     async def go() -> list[SendResult]:
         async with httpx.AsyncClient() as client:
-            channel = RobotChannel({r.address: r.url for r in robots}, client)
+            quick = PerAddress(lambda _: 0.001)  # not the 3 s of the platform's limit
+            channel = RobotChannel({r.address: r.url for r in robots}, client, limits=quick)
             results = [await channel.send(robots[0].address, "**本周申报提示**")]
             api.robot_errors = [{"errcode": 93000, "errmsg": "invalid webhook url"}]
             results.append(await channel.send(robots[0].address, "第二条"))
@@ -597,3 +599,27 @@ def test_admin_announcement_from_wecom_reaches_every_channel(
         assert api.texts("zhangsan").count(text) == 1
         assert len([p for p in api.robot_posts if p["key"] == "TALENT"]) == 1
         assert ask(client, api, "Admin", "确认公告", 36).startswith("没有待确认的公告")
+
+
+def test_a_robot_message_cut_short_is_not_sent_again(fake: tuple[FakeWeCom, str]) -> None:
+    """A digest over the robot's 4,096 bytes goes out in parts; when a later part is refused,
+    the message is uncertain (never retried), so the group never sees the first part twice."""
+    import httpx
+
+    api, base = fake
+    [robot] = parse_robots((f"{base}/cgi-bin/webhook/send?key=AAA",), ("talent",))
+    long = "\n".join(f"第{i}条 " + "申报" * 30 for i in range(40))  # about 7,500 bytes
+
+    async def go() -> SendResult:
+        async with httpx.AsyncClient() as client:
+            # A limiter as the platform's, on a short clock: the test does not wait 3 s.
+            quick = PerAddress(lambda _: 0.001)
+            channel = RobotChannel({robot.address: robot.url}, client, limits=quick)
+            api.robot_errors = [{}, {"errcode": 45009, "errmsg": "api freq out of limit"}]
+            return await channel.send(robot.address, long)
+
+    result = asyncio.run(go())
+    assert result.status == "uncertain"
+    assert result.detail == "第2段未发出：errcode 45009"
+    assert len(api.robot_posts) == 1
+    assert len(api.robot_posts[0]["markdown"]["content"].encode()) <= 4096
