@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import segno
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot._commands import (
     COMMAND_WORDS,
@@ -35,7 +34,7 @@ from bot._service import (
     sync_rounds,
     upcoming,
 )
-from bot._views import TEMPLATES_DIR
+from bot._views import environment
 from schedulers import local_date, next_round, split_long
 from subscriptions import (
     ELIGIBLE,
@@ -159,12 +158,7 @@ class ChatService:
         self.drafts: dict[tuple[str, str], Draft] = {}
         # An admin's announcement waiting for 确认公告: (text, when written), per chat.
         self.announcing: dict[tuple[str, str], tuple[str, dt.datetime]] = {}
-        self.env = Environment(
-            loader=FileSystemLoader(TEMPLATES_DIR),
-            autoescape=select_autoescape(["html", "j2"]),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = environment()
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -314,19 +308,7 @@ class ChatService:
         stored = {k: v for k, v in raw.items() if v is not None}
         self.store.register(subscriber, stored, now=self.clock())
         replan(self.store, self.world, now=self.clock(), only={subscriber})
-        ctx = Context.of(profile, self.world.vocab, self.world.standard)
-        decisions = [match(ctx, p, on=self._today()).decision for p in self.world.catalog.policies]
-        counts = {d: decisions.count(d) for d in (ELIGIBLE, POSSIBLE)}
-        size = SIZE_NAMES[ctx.size.size] + "企业" if ctx.size.size else None
-        return self._say(
-            "registered",
-            name=profile.name,
-            profile=profile,
-            industry_name=self.world.vocab.industries.name_of(profile.industry),
-            size=size,
-            counts=counts,
-            typed=who.typed,
-        )
+        return self._say_registered(who, profile.name, stored)
 
     def _registered(self, who: Who) -> tuple[int, str, dict[str, Any]] | None:
         return self.store.registration(self._subscriber(who))
@@ -339,28 +321,25 @@ class ChatService:
         if found is None:
             return self._not_registered(who)
         _, name, raw = found
-        profile = parse_profile(raw, self.world.vocab)
-        size = classify(
-            self.world.standard,
-            profile.industry,
-            employees=profile.employees,
-            revenue_wan=profile.revenue_wan,
-            assets_wan=profile.assets_wan,
+        verb = "注册" if who.typed else "/register"
+        return self._say_registered(who, name, raw) + self._plain(
+            f"修改资料：再发一次 {verb} 加上要改的项目，如 {verb} 人数=200"
         )
+
+    def _say_registered(self, who: Who, name: str, raw: dict[str, Any]) -> list[Reply]:
+        """The profile as stored, its size class and how many policies it matches."""
+        profile = parse_profile(raw, self.world.vocab)
+        ctx = Context.of(profile, self.world.vocab, self.world.standard)
+        decisions = [match(ctx, p, on=self._today()).decision for p in self.world.catalog.policies]
         return self._say(
             "registered",
             name=name,
             profile=profile,
             industry_name=self.world.vocab.industries.name_of(profile.industry),
-            size=SIZE_NAMES[size.size] + "企业" if size.size else None,
-            counts=self._counts(raw),
-        ) + self._plain("修改资料：再发一次 /register 加上要改的项目，如 /register 人数=200")
-
-    def _counts(self, raw: dict[str, Any]) -> dict[str, int]:
-        profile = parse_profile(raw, self.world.vocab)
-        ctx = Context.of(profile, self.world.vocab, self.world.standard)
-        decisions = [match(ctx, p, on=self._today()).decision for p in self.world.catalog.policies]
-        return {d: decisions.count(d) for d in (ELIGIBLE, POSSIBLE)}
+            size=SIZE_NAMES[ctx.size.size] + "企业" if ctx.size.size else None,
+            counts={d: decisions.count(d) for d in (ELIGIBLE, POSSIBLE)},
+            typed=who.typed,
+        )
 
     def _cmd_match(self, who: Who, cmd: Command) -> list[Reply]:
         page = cmd.args[0] if cmd.args else "1"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from schedulers import SHANGHAI, STATUSES, Benefit, Catalog, Policy, Round, next_round, status
+from schedulers.data import load_vocabulary
 from subscriptions import (
     DECISIONS,
     SIZE_NAMES,
@@ -102,10 +104,14 @@ def pad(text: str, width: int) -> str:
     return text + " " * max(width - used, 0)
 
 
+@functools.cache
 def environment() -> Environment:
-    """The Jinja2 environment over templates/ (plain text: no autoescape)."""
-    env = Environment(  # noqa: S701 - these templates render terminal text, not HTML
+    """The one Jinja2 environment over templates/: `.html.j2` templates (chat replies, web
+    pages) are autoescaped, `.txt.j2` ones (terminal text, messages, feeds) are not; names of
+    vocabulary terms come from data/vocab (`basis_names`)."""
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -113,6 +119,7 @@ def environment() -> Environment:
     )
     env.filters["yuan"] = yuan_text
     env.filters["pad"] = pad
+    env.globals["basis_names"] = {t.key: t.name for t in load_vocabulary().bases}
     return env
 
 

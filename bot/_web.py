@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -22,7 +21,7 @@ from starlette.routing import Route
 
 from bot._feeds import all_feed, category_feed, enterprise_feed
 from bot._service import World
-from bot._views import TEMPLATES_DIR, policy_record, yuan_text
+from bot._views import environment, policy_record
 from schedulers import STATUSES, Catalog, Policy, Status, next_round, status
 from subscriptions import ProfileError, parse_profile
 from subscriptions.store import Store, StoredRound
@@ -97,18 +96,6 @@ def conditional(request: Request, built: Built, *, private: bool) -> Response:
     return Response(built.body, media_type=CALENDAR, headers=headers)
 
 
-def pages_environment() -> Environment:
-    """Jinja2 for HTML pages: autoescaped."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["yuan"] = yuan_text
-    return env
-
-
 def qr_svg(text: str) -> str:
     """An inline SVG QR code of `text`."""
     return str(segno.make(text, error="m").svg_inline(scale=4, dark="#1f2937"))
@@ -136,7 +123,7 @@ def create_web_app(
     `channels` each channel's state for /healthz."""
     catalog = world.catalog if isinstance(world, World) else world
     full = world if isinstance(world, World) else None
-    env = pages_environment()
+    env = environment()
     cache = FeedCache()
     categories = {t.key: t.name for t in catalog.vocab.categories}
     levels = {t.key: t.name for t in catalog.vocab.levels}

@@ -623,3 +623,14 @@ def test_a_robot_message_cut_short_is_not_sent_again(fake: tuple[FakeWeCom, str]
     assert result.detail == "第2段未发出：errcode 45009"
     assert len(api.robot_posts) == 1
     assert len(api.robot_posts[0]["markdown"]["content"].encode()) <= 4096
+
+
+def test_profile_on_wecom_names_its_typed_commands(store: Store) -> None:
+    """我的资料 on WeCom names the words it takes (可申报, 注册 …), never a Telegram /command."""
+    service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://huiqi.example.cn")
+    who = Who("wecom", "zhaoliu", "zhaoliu", "zhaoliu")
+    service.handle_text(who, "注册 名称=丙公司 行业=C39 人数=50 营收=3000")
+    shown = "\n".join(reply_text(r) for r in service.handle_text(who, "我的资料"))
+    assert "发送“可申报”查看理由" in shown
+    assert "如 注册 人数=200" in shown
+    assert "/" not in shown.replace("https://", "")
