@@ -107,9 +107,14 @@ async def start(
             )
             store.set_categories(subscriber, list(robot.categories), now=clock())
         addresses = {r.address: r.url for r in robots}
-        senders[ROBOT_CHANNEL] = RobotChannel(addresses, robot_client, public_url_of(settings))
+        senders[ROBOT_CHANNEL] = RobotChannel(addresses, robot_client)
     dispatcher = dispatcher_for(
-        world, store, senders, clock=clock, worker=f"{socket.gethostname()}:{os.getpid()}"
+        world,
+        store,
+        senders,
+        clock=clock,
+        public_url=settings.base_url,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
     )
     now = clock()
     # One process on SQLite owns every row left in `sending`; on PostgreSQL other
@@ -234,7 +239,7 @@ def start_wecom(
         raise ValueError("WeCom is not configured")
     crypto = WeChatCrypto(token.reveal(), aes_key.reveal(), corp)
     client = make_client(corp, secret.reveal(), settings.wecom_api_url)
-    public = public_url_of(settings)
+    public = settings.base_url
     service = ChatService(world, store, clock=clock, public_url=public)
     log.info("wecom: app %s, callback %s%s", agent, public, WECOM_PATH)
     if settings.public_url is None:
@@ -246,15 +251,10 @@ def start_wecom(
         )
     return WeComRuntime(
         CallbackGuard(crypto, clock, store),
-        WeComChannel(client, agent, clock, public),
+        WeComChannel(client, agent, clock),
         service,
         set(),
     )
-
-
-def public_url_of(settings: Settings) -> str:
-    """Where users reach the web app: HUIQI_PUBLIC_URL, or the local address."""
-    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 def robots_for(settings: Settings, world: World) -> list[Robot]:
@@ -269,7 +269,7 @@ async def start_telegram(
     """The Telegram bot: polling, or a webhook on the web app when HUIQI_PUBLIC_URL is set."""
     if settings.telegram_token is None:
         raise ValueError("Telegram is not configured")
-    public = public_url_of(settings)
+    public = settings.base_url
     service = ChatService(world, store, clock=clock, public_url=public)
     webhook = settings.public_url is not None
     app = build_application(

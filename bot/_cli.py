@@ -254,7 +254,8 @@ def simulate_command(start: dt.date, end: dt.date, profiles: tuple[Path, ...]) -
     if end < start:
         raise click.UsageError(f"--to {end} is before --from {start}")
     raws = [_read_profile_raw(p)[0] for p in profiles] or demo_profiles()
-    result = simulate(_world(), raws, start=start, end=end)
+    public_url = _settings.load().base_url
+    result = simulate(_world(), raws, start=start, end=end, public_url=public_url)
     click.echo(render_simulation(result, start=start, end=end), nl=False)
 
 
@@ -369,8 +370,7 @@ def enterprises_feed(name: str, rotate: bool, revoke: bool) -> None:
         token = store.issue_token(found, now=now)
     finally:
         store.close()
-    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    https = f"{base}/feeds/e/{token}.ics"
+    https = f"{settings.base_url}/feeds/e/{token}.ics"
     click.echo(https)
     click.echo("webcal://" + https.split("://", 1)[1])
 

@@ -8,16 +8,21 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot._views import environment
+from bot._views import render_message
 from schedulers import (
     ANNOUNCEMENT,
+    Announcement,
     AnnualWindow,
     Audience,
     Basis,
+    Capabilities,
     Catalog,
     Channel,
+    Digest,
+    Entry,
     GroupAudience,
     Kind,
+    Message,
     Policy,
     Preferences,
     Reminder,
@@ -33,7 +38,7 @@ from schedulers import (
     rounds,
     weekly_digests,
 )
-from schedulers.dispatch import Dispatcher
+from schedulers.dispatch import Dispatcher, Render
 from subscriptions import (
     ELIGIBLE,
     POSSIBLE,
@@ -250,18 +255,22 @@ def add_round(
     return old, new, notices
 
 
-def renderer(
+def composer(
     world: World, store: Store
-) -> Callable[[Sequence[Any], Mapping[str, Any], bool, dt.datetime], str]:
-    """The dispatcher's render function: one round, or a digest of several due together."""
-    template = environment().get_template("messages/reminder.txt.j2")
+) -> Callable[[Sequence[Any], Mapping[str, Any], bool, dt.datetime], Message]:
+    """What the rows due together for one subscriber say, as a typed message: an
+    announcement (the dispatcher sends each one alone), or a digest of one or more reminders."""
 
-    def render(
+    def compose(
         items: Sequence[Any], rounds_by_key: Mapping[str, Any], late: bool, now: dt.datetime
-    ) -> str:
+    ) -> Message:
         today = local_date(now)
-        if items and items[0].kind == ANNOUNCEMENT:  # the dispatcher sends each one alone
-            return announcement_text(store, items[0].round_key, today)
+        if items and items[0].kind == ANNOUNCEMENT:
+            found = store.announcements([int(items[0].round_key.partition(":")[2])])
+            if not found:
+                raise LookupError(items[0].round_key)
+            [(text, made)] = found.values()
+            return Announcement(text, local_date(made), today)
         entries = []
         for item in items:
             rnd = rounds_by_key[item.round_key]
@@ -270,32 +279,33 @@ def renderer(
             if kind is Kind.CHANGE:
                 versions = store.round_versions(item.round_key)
                 previous = next((v for v in reversed(versions) if v.version < rnd.version), None)
-            entries.append(
-                {
-                    "item": item,
-                    "kind": kind,
-                    "round": rnd,
-                    "policy": world.catalog.get(rnd.policy_id),
-                    "previous": previous,
-                }
-            )
-        return template.render(entries=entries, late=late, today=today).strip()
+            policy = world.catalog.get(rnd.policy_id)
+            if policy is None:  # a policy taken out of the catalog since the row was planned
+                raise LookupError(rnd.policy_id)
+            entries.append(Entry(kind, rnd, policy, previous))
+        return Digest(tuple(entries), today, late)
+
+    return compose
+
+
+def renderer(world: World, store: Store, *, public_url: str) -> Render:
+    """The dispatcher's render function: the composed message in the channel's templates."""
+    compose = composer(world, store)
+
+    def render(
+        items: Sequence[Any],
+        rounds_by_key: Mapping[str, Any],
+        late: bool,
+        now: dt.datetime,
+        capabilities: Capabilities,
+    ) -> str:
+        message = compose(items, rounds_by_key, late, now)
+        return render_message(message, capabilities, public_url=public_url)
 
     return render
 
 
 ANNOUNCEMENT_MAX_CHARS = 1000  # WeCom text messages carry 2,048 bytes, robots 4,096
-
-
-def announcement_text(store: Store, key: str, today: dt.date) -> str:
-    """An announcement as sent: 【公告】 and the admin's text, dated when it goes out late."""
-    found = store.announcements([int(key.partition(":")[2])])
-    if not found:
-        raise LookupError(key)
-    [(text, made)] = found.values()
-    when = local_date(made)
-    dated = "" if when == today else f"（{when.month}月{when.day}日发布）"
-    return f"【公告】{dated}{text}"
 
 
 def dispatcher_for(
@@ -304,6 +314,7 @@ def dispatcher_for(
     channels: Mapping[str, Channel],
     *,
     clock: Callable[[], dt.datetime],
+    public_url: str,
     worker: str = "dispatcher",
     **tuning: Any,
 ) -> Dispatcher:
@@ -314,7 +325,7 @@ def dispatcher_for(
     return Dispatcher(
         store=store,
         channels=dict(channels),
-        render=renderer(world, store),
+        render=renderer(world, store, public_url=public_url),
         rounds=lambda: rounds_by_key(store),
         clock=clock,
         worker=worker,

@@ -74,6 +74,11 @@ class Settings:
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_robot_webhooks: tuple[Secret, ...] = field(default=())
 
+    @property
+    def base_url(self) -> str:
+        """Where users reach the web app: HUIQI_PUBLIC_URL, or the local address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     def secret_values(self) -> list[str]:
         """Every secret value, and each robot URL's key, for the log filter to hide."""
         singles = (

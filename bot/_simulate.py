@@ -49,6 +49,7 @@ def simulate(
     *,
     start: dt.date,
     end: dt.date,
+    public_url: str,
     store_url: str | None = None,
 ) -> Simulation:
     """Run planning and dispatch from `start` to `end` (local days, inclusive)."""
@@ -56,13 +57,21 @@ def simulate(
         url = store_url or f"sqlite:///{Path(tmp) / 'simulate.db'}"
         store = Store.open(url)
         try:
-            return asyncio.run(_run(world, store, profiles, start=start, end=end))
+            return asyncio.run(
+                _run(world, store, profiles, start=start, end=end, public_url=public_url)
+            )
         finally:
             store.close()
 
 
 async def _run(
-    world: World, store: Store, profiles: Sequence[dict[str, Any]], *, start: dt.date, end: dt.date
+    world: World,
+    store: Store,
+    profiles: Sequence[dict[str, Any]],
+    *,
+    start: dt.date,
+    end: dt.date,
+    public_url: str,
 ) -> Simulation:
     clock = SimulatedClock(
         dt.datetime.combine(start, dt.time(0, 0), tzinfo=SHANGHAI).astimezone(dt.UTC)
@@ -83,6 +92,7 @@ async def _run(
         store,
         {"console": channel},
         clock=clock,
+        public_url=public_url,
         worker="simulate",
     )
     planned_year = None

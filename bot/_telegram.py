@@ -48,7 +48,6 @@ from schedulers import (
     UNCERTAIN,
     Capabilities,
     SendResult,
-    part_failed,
 )
 from schedulers.dispatch import PerAddress
 
@@ -58,7 +57,7 @@ App = Application[Any, Any, Any, Any, Any, Any]
 
 CHANNEL = "telegram"
 # Reminders go out as plain text; chat replies as HTML, with inline buttons.
-CAPABILITIES = Capabilities(limit=4096, markup="text", buttons=True)
+CAPABILITIES = Capabilities(limit=4096, markup="text", buttons=True, commands="slash")
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -191,16 +190,11 @@ class TelegramChannel:
         return f"TelegramChannel(name={self.name!r}, rate_per_second={self.rate_per_second!r})"
 
     async def send(self, address: str, text: str) -> SendResult:
-        """Send `text` in as many parts as Telegram's 4,096-character limit needs."""
-        for number, part in enumerate(CAPABILITIES.split(text)):
-            if self.per_chat:
-                async with self._limit(address):
-                    result = await self._send(address, part)
-            else:
-                result = await self._send(address, part)
-            if result.status != OK:
-                return part_failed(number, result)
-        return SendResult(OK)
+        """Send one part (the dispatcher splits to `capabilities`), within the chat's limit."""
+        if not self.per_chat:
+            return await self._send(address, text)
+        async with self._limit(address):
+            return await self._send(address, text)
 
     async def _send(self, address: str, text: str) -> SendResult:
         try:

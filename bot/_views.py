@@ -10,7 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from schedulers import SHANGHAI, STATUSES, Benefit, Catalog, Policy, Round, next_round, status
+from schedulers import (
+    SHANGHAI,
+    STATUSES,
+    Announcement,
+    Benefit,
+    Capabilities,
+    Catalog,
+    Message,
+    Policy,
+    Round,
+    next_round,
+    status,
+)
 from schedulers.data import load_vocabulary
 from subscriptions import (
     DECISIONS,
@@ -121,6 +133,22 @@ def environment() -> Environment:
     env.filters["pad"] = pad
     env.globals["basis_names"] = {t.key: t.name for t in load_vocabulary().bases}
     return env
+
+
+MESSAGE_FORMATS = {"text": "messages/_format.txt.j2", "markdown": "messages/_format.md.j2"}
+
+
+def render_message(message: Message, capabilities: Capabilities, *, public_url: str) -> str:
+    """A message to a subscriber as one channel shows it: its markup, and how its readers ask
+    for more (a /command, a typed word, or a link to the policy page)."""
+    name = "announcement" if isinstance(message, Announcement) else "reminder"
+    template = environment().get_template(f"messages/{name}.txt.j2")
+    return template.render(
+        m=message,
+        caps=capabilities,
+        public_url=public_url.rstrip("/"),
+        fmt_template=MESSAGE_FORMATS[capabilities.markup],
+    ).strip()
 
 
 def render_policy(catalog: Catalog, policy: Policy, *, on: dt.date) -> str:

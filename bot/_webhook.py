@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
-from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, SendResult
+from schedulers import OK, PERMANENT, RETRY_AFTER, TRANSIENT, Capabilities, SendResult
 
 PERMANENT_STATUS = {400, 401, 403, 404, 410}
 
@@ -19,6 +19,7 @@ class WebhookChannel:
     client: httpx.AsyncClient
     name: str = "webhook"
     rate_per_second: float | None = None
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
     async def send(self, address: str, text: str) -> SendResult:
         try:

@@ -54,25 +54,10 @@ GONE = {60111, 60102, 81013, 40003, 60020, 81011}  # user not found / not in the
 TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token: refresh and retry once
 TEXT_BYTES = 2048  # WeCom cuts app text messages longer than this (UTF-8 bytes)
 MARKDOWN_BYTES = 4096  # the robot's markdown limit
-DETAIL = re.compile(r"^详情：/policy (\S+)$", re.MULTILINE)
-HEADLINE = re.compile(r"^((?:\d+\. )?)(【[^】\n]+】.*)$", re.MULTILINE)
 
 
-APP_MESSAGES = Capabilities(limit=TEXT_BYTES, utf8=True)  # text, typed commands
+APP_MESSAGES = Capabilities(limit=TEXT_BYTES, utf8=True, commands="typed")
 ROBOT_MESSAGES = Capabilities(limit=MARKDOWN_BYTES, utf8=True, markup="markdown")
-
-
-def for_members(text: str, public_url: str) -> str:
-    """A reminder as a WeCom member reads it: the detail command in WeCom's words, and a link."""
-    return DETAIL.sub(
-        lambda m: f"详情：发送“政策 {m[1]}”，或打开 {public_url}/policies/{m[1]}", text
-    )
-
-
-def as_markdown(text: str, public_url: str) -> str:
-    """A reminder or digest as robot markdown: headlines bold, details linked."""
-    text = HEADLINE.sub(lambda m: f"{m[1]}**{m[2]}**", text)
-    return DETAIL.sub(lambda m: f"[查看详情]({public_url}/policies/{m[1]})", text)
 
 
 class CallbackError(Exception):
@@ -232,7 +217,6 @@ class WeComChannel:
     client: WeChatClient
     agent_id: str
     clock: Callable[[], dt.datetime]
-    public_url: str = ""
     name: str = CHANNEL
     capabilities: Capabilities = APP_MESSAGES
     rate_per_second: float | None = 10.0
@@ -248,7 +232,7 @@ class WeComChannel:
         return await asyncio.to_thread(self._send_parts, address, text, False)
 
     async def send(self, address: str, text: str) -> SendResult:
-        text = for_members(text, self.public_url)
+        """Send one part of a reminder (the dispatcher splits to `capabilities`)."""
         now = self.clock()
         local = now.astimezone(SHANGHAI)
         if local.minute in (0, 30):
@@ -266,9 +250,9 @@ class WeComChannel:
             )
         if self.per_member:
             async with self._limit(address):
-                result = await asyncio.to_thread(self._send_parts, address, text, True)
+                result = await asyncio.to_thread(self._send, address, text, True)
         else:
-            result = await asyncio.to_thread(self._send_parts, address, text, True)
+            result = await asyncio.to_thread(self._send, address, text, True)
         if result.status == OK:
             self._sent_today = (day, count + 1)
         return result
@@ -346,7 +330,6 @@ class RobotChannel:
 
     robots: dict[str, str]  # address -> webhook URL
     client: httpx.AsyncClient
-    public_url: str = ""
     name: str = ROBOT_CHANNEL
     capabilities: Capabilities = ROBOT_MESSAGES
     rate_per_second: float | None = None
@@ -361,14 +344,8 @@ class RobotChannel:
         url = self.robots.get(address)
         if url is None:
             return SendResult(PERMANENT, detail="robot no longer configured")
-        limiter = self.limits(address)
-        markdown = as_markdown(text, self.public_url)
-        for number, part in enumerate(self.capabilities.split(markdown)):
-            async with limiter:
-                result = await self._post(url, part)
-            if result.status != OK:  # the parts sent are not sent again: no repeat in the group
-                return part_failed(number, result)
-        return SendResult(OK)
+        async with self.limits(address):
+            return await self._post(url, text)
 
     async def _post(self, url: str, content: str) -> SendResult:
         try:

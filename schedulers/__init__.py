@@ -33,6 +33,7 @@ from schedulers._channels import (
     utf8_size,
 )
 from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
+from schedulers._messages import Announcement, Digest, Entry, Message
 from schedulers._planner import (
     ANNOUNCEMENT,
     DEFAULT_OFFSETS,
@@ -112,6 +113,7 @@ __all__ = [
     "TRANSIENT",
     "UNCERTAIN",
     "UPCOMING",
+    "Announcement",
     "AnnualWindow",
     "Audience",
     "Basis",
@@ -125,7 +127,9 @@ __all__ = [
     "ContinuousWindow",
     "DatedWindow",
     "Department",
+    "Digest",
     "Eligibility",
+    "Entry",
     "Evidence",
     "External",
     "FeedEvent",
@@ -133,6 +137,7 @@ __all__ = [
     "GroupAudience",
     "Kind",
     "Listing",
+    "Message",
     "MonthDay",
     "Policy",
     "PolicyList",

@@ -36,11 +36,40 @@ class SendResult:
 SENT_OK = SendResult(OK)
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What one message on a channel can carry, declared by the channel: its size limit (in
+    characters, or in UTF-8 bytes where the platform counts bytes), its markup and whether it
+    has buttons (else every command is a typed word)."""
+
+    limit: int | None = None  # None: no limit
+    utf8: bool = False  # the limit counts UTF-8 bytes (WeCom), not characters (Telegram)
+    markup: str = "text"  # text | html | markdown
+    buttons: bool = False
+    # How a reader asks for more: "slash" commands (/policy ID, Telegram), "typed" words
+    # (政策 ID, WeCom app), or "none" (a group robot, the console, e-mail): a link only.
+    commands: str = "none"
+
+    def size(self, text: str) -> int:
+        """The size of `text` as the platform measures it."""
+        return utf8_size(text) if self.utf8 else len(text)
+
+    def split(self, text: str) -> list[str]:
+        """`text` in parts that each fit one message, cut at line breaks where possible."""
+        if self.limit is None:
+            return [text]
+        return split_long(text, self.limit, self.size)
+
+
 class Channel(Protocol):
-    """A way to reach subscribers: one `send` per message."""
+    """A way to reach subscribers: one `send` per part of a message.
+
+    The dispatcher renders each message for the channel's `capabilities` and splits it to
+    their size limit; `send` gets one part that fits."""
 
     name: str
     rate_per_second: float | None  # the platform's overall limit; None for none
+    capabilities: Capabilities
 
     async def send(self, address: str, text: str) -> SendResult:
         """Deliver `text` to `address`; never raise for a platform's answer."""
@@ -63,6 +92,7 @@ class RecordingChannel:
     clock: Callable[[], dt.datetime]
     name: str = "console"
     rate_per_second: float | None = None
+    capabilities: Capabilities = field(default_factory=Capabilities)
     answers: dict[str, list[SendResult]] = field(default_factory=dict)
     sent: list[Recorded] = field(default_factory=list)
     attempts: int = 0
@@ -114,31 +144,13 @@ def utf8_size(text: str) -> int:
     return len(text.encode())
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What one message on a channel can carry, declared by the channel: its size limit (in
-    characters, or in UTF-8 bytes where the platform counts bytes), its markup and whether it
-    has buttons (else every command is a typed word)."""
-
-    limit: int | None = None  # None: no limit
-    utf8: bool = False  # the limit counts UTF-8 bytes (WeCom), not characters (Telegram)
-    markup: str = "text"  # text | html | markdown
-    buttons: bool = False
-
-    def size(self, text: str) -> int:
-        """The size of `text` as the platform measures it."""
-        return utf8_size(text) if self.utf8 else len(text)
-
-    def split(self, text: str) -> list[str]:
-        """`text` in parts that each fit one message, cut at line breaks where possible."""
-        if self.limit is None:
-            return [text]
-        return split_long(text, self.limit, self.size)
-
-
 def part_failed(number: int, result: SendResult) -> SendResult:
     """The result of a message whose part `number` (from 0) failed with `result`. Once a part
     has gone out, sending again would repeat it: a fault that could pass is then uncertain."""
     if number and result.status in (TRANSIENT, RETRY_AFTER):
-        return SendResult(UNCERTAIN, detail=f"第{number + 1}段未发出：{result.detail}")
+        return SendResult(
+            UNCERTAIN,
+            detail=f"第{number + 1}段未发出：{result.detail}",
+            channel_down=result.channel_down,
+        )
     return result

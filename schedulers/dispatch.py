@@ -36,8 +36,10 @@ from schedulers._channels import (
     SENT_OK,
     TRANSIENT,
     UNCERTAIN,
+    Capabilities,
     Channel,
     SendResult,
+    part_failed,
 )
 from schedulers._planner import ANNOUNCEMENT, local_date
 
@@ -54,6 +56,7 @@ class ConsoleChannel:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     name: str = "console"
     rate_per_second: float | None = None
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
     async def send(self, address: str, text: str) -> SendResult:
         print(f"── 发给 {address} ──\n{text}\n", file=self.out, flush=True)
@@ -157,7 +160,9 @@ class OutboxStore(Protocol):
     def fail_pending_of(self, subscriber_id: int, *, now: dt.datetime, detail: str) -> int: ...
 
 
-Render = Callable[[Sequence[Any], Mapping[str, Any], bool, dt.datetime], str]
+# The text of one message for a channel: the rows due together, the current rounds, whether
+# it is late, the time, and what the channel's messages carry.
+Render = Callable[[Sequence[Any], Mapping[str, Any], bool, dt.datetime, Capabilities], str]
 
 
 @dataclass
@@ -408,14 +413,24 @@ class Dispatcher:
         if not live:
             return True
         late = now - min(i.due_at for i in live) > LATE_AFTER
+        caps = channel.capabilities
         try:
-            text = await asyncio.to_thread(self.render, live, rounds, late, now)
+            text = await asyncio.to_thread(self.render, live, rounds, late, now, caps)
         except Exception as exc:  # a rendering bug: retry (a fixed release sends it), log it
             log.exception("rendering reminders %s failed", [i.id for i in live])
             result = SendResult(TRANSIENT, detail=f"渲染失败：{type(exc).__name__}")
         else:
-            result = await self._send(channel, live[0].address, text)
+            result = await self._send_parts(channel, live[0].address, caps.split(text))
         return await self._record(channel, live, result, late, report)
+
+    async def _send_parts(self, channel: Channel, address: str, parts: list[str]) -> SendResult:
+        """A message in the parts its channel carries, in order; the first failure ends it
+        (uncertain when parts already went out: sending again would repeat them)."""
+        for number, part in enumerate(parts):
+            result = await self._send(channel, address, part)
+            if result.status != OK:
+                return part_failed(number, result)
+        return SENT_OK
 
     async def _send(self, channel: Channel, address: str, text: str) -> SendResult:
         """One send, whatever the channel does: an answer, an exception or no answer."""

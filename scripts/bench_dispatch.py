@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from bot._clock import now as clock
 from bot._webhook import WebhookChannel
-from schedulers import Reminder
+from schedulers import Capabilities, Reminder
 from schedulers.dispatch import Dispatcher
 from subscriptions.store import Store
 
@@ -78,7 +78,7 @@ async def dispatch_all(store: Store, url: str, rate: int) -> float:
     async with httpx.AsyncClient(timeout=10) as client:
         channel = WebhookChannel(url, client, name="webhook", rate_per_second=rate)
 
-        def render(items: Any, rounds: Any, late: bool, at: dt.datetime) -> str:
+        def render(items: Any, rounds: Any, late: bool, at: dt.datetime, caps: Capabilities) -> str:
             return "提醒 " + ",".join(str(i.id) for i in items)
 
         dispatcher = Dispatcher(

@@ -44,7 +44,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from schedulers import SENT_OK, Reminder, SendResult
+from schedulers import SENT_OK, Capabilities, Reminder, SendResult
 from schedulers.dispatch import Dispatcher
 from subscriptions._tables import OutboxRow
 from subscriptions.store import Store, make_engine
@@ -69,6 +69,7 @@ class SlowSink:
 
     name = "console"
     rate_per_second: float | None = None
+    capabilities = Capabilities()
 
     def __init__(self, path: Path, rng: random.Random) -> None:
         self.fh = path.open("a", encoding="utf-8")
@@ -95,7 +96,7 @@ def child(url: str, out: Path, seed: int, renew: bool) -> None:
 
         store.renew = pretend  # type: ignore[method-assign]
 
-    def render(items: Any, rounds: Any, late: bool, at: dt.datetime) -> str:
+    def render(items: Any, rounds: Any, late: bool, at: dt.datetime, caps: Capabilities) -> str:
         return ",".join(str(i.id) for i in items)
 
     dispatcher = Dispatcher(

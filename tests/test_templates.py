@@ -22,9 +22,12 @@ from bot._chat import ChatService, Reply, Who
 from bot._cli import cli
 from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
 from bot._settings import Settings
+from bot._telegram import CAPABILITIES as TELEGRAM_CAPS
 from bot._views import render_rounds
+from bot._wecom import APP_MESSAGES, ROBOT_MESSAGES
 from schedulers import SHANGHAI, RecordingChannel, announce_kind, change_kind, close_kind
 from schedulers.data import load_catalog
+from schedulers.dispatch import ConsoleChannel
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store
 
@@ -56,6 +59,9 @@ SHOWN_BY = {
     "cli/upcoming.txt.j2": "cli_upcoming.txt",
     "feeds/event.txt.j2": "feed.ics",
     "messages/reminder.txt.j2": "reminders.txt",
+    "messages/announcement.txt.j2": "announcements.txt",
+    "messages/_format.txt.j2": "reminders_wecom.txt",
+    "messages/_format.md.j2": "reminders_robot.md",
     "web/_round.html.j2": "web_index.html",
     "web/base.html.j2": "web_index.html",
     "web/index.html.j2": "web_index.html",
@@ -169,7 +175,7 @@ def test_reminder_messages(tmp_path: Path, golden: Callable[[str, str], None]) -
     )
     rounds = rounds_by_key(store)
     changed = rounds[talent.key]
-    render = renderer(WORLD, store)
+    render = renderer(WORLD, store, public_url="https://huiqi.example.cn")
 
     def item(kind: str, version: int = talent.version) -> Item:
         return Item(1, 1, talent.key, version, kind, NOW)
@@ -182,11 +188,47 @@ def test_reminder_messages(tmp_path: Path, golden: Callable[[str, str], None]) -
         "weekly": [item("weekly-2026-11-23")],
         "late digest of two": [item("open"), item(close_kind(3))],
     }
+    for channel, caps in CHANNELS.items():
+        texts = []
+        for name, items in cases.items():
+            late = name.startswith("late")
+            texts.append(f"== {name}\n{render(items, rounds, late, NOW, caps)}\n")
+        golden(REMINDER_GOLDENS[channel], "\n".join(texts))
+    store.close()
+
+
+# Each channel's messages, from its own declaration: Telegram (/commands), WeCom app (typed
+# words and a link), group robots (markdown, links), the console (a link only).
+CHANNELS = {
+    "telegram": TELEGRAM_CAPS,
+    "wecom": APP_MESSAGES,
+    "robot": ROBOT_MESSAGES,
+    "console": ConsoleChannel().capabilities,
+}
+REMINDER_GOLDENS = {
+    "telegram": "reminders.txt",
+    "wecom": "reminders_wecom.txt",
+    "robot": "reminders_robot.md",
+    "console": "reminders_console.txt",
+}
+
+
+def test_announcement_messages(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
+    """An announcement on the day it was written, and one sent a day late, on every channel."""
+    store = Store.open(f"sqlite:///{tmp_path / 'huiqi.db'}")
+    subscriber = store.subscriber("telegram", "1", display_name="甲", now=NOW)
+    number, _ = store.announce(
+        "明天上午9点在市民之家召开政策宣讲会。\n欢迎参加。", author="tg:1", now=NOW
+    )
+    key = f"announcement:{number}"
+    render = renderer(WORLD, store, public_url="https://huiqi.example.cn")
     texts = []
-    for name, items in cases.items():
-        late = name.startswith("late")
-        texts.append(f"== {name}\n{render(items, rounds, late, NOW)}\n")
-    golden("reminders.txt", "\n".join(texts))
+    for channel, caps in CHANNELS.items():
+        for when in (NOW, NOW + dt.timedelta(days=1)):
+            item = Item(1, subscriber, key, 0, "announcement", when)
+            shown = render([item], {}, False, when, caps)
+            texts.append(f"== {channel}, {when.astimezone(SHANGHAI):%m-%d}\n{shown}\n")
+    golden("announcements.txt", "\n".join(texts))
     store.close()
 
 

@@ -16,6 +16,7 @@ from bot._service import World, add_round, dispatcher_for, sync_rounds
 from bot._telegram import TelegramChannel, build_application
 from schedulers import SHANGHAI, Reminder, split_long
 from schedulers.data import load_catalog
+from schedulers.dispatch import Dispatcher
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store
 from tests.bot.fake_telegram import FakeTelegram, serve_fake
@@ -264,6 +265,7 @@ def test_admin_announce_and_refusal(harness: Harness) -> None:
             harness.store,
             {"telegram": TelegramChannel(harness.app, rate_per_second=None)},
             clock=lambda: NOW,
+            public_url="https://huiqi.example.cn",
         )
         await dispatcher.tick()
         assert harness.fake.texts(USER).count(sent) == 1
@@ -315,6 +317,7 @@ def test_reminder_delivery_retry_after_and_blocked(harness: Harness) -> None:
             store,
             {"telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)},
             clock=lambda: clock[0],
+            public_url="https://huiqi.example.cn",
         )
         store.enqueue([Reminder(s, key, 1, "close-33", NOW) for s in (ok, blocked)], now=NOW)
         before, before_blocked = len(harness.fake.texts(USER)), len(harness.fake.texts("200"))
@@ -375,6 +378,7 @@ def test_group_categories_weekly_digest_and_announcement(harness: Harness) -> No
             store,
             {"telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)},
             clock=lambda: clock[0],
+            public_url="https://huiqi.example.cn",
         )
         clock[0] = dt.datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI).astimezone(dt.UTC)  # Monday
         await dispatcher.tick()
@@ -483,7 +487,9 @@ def test_group_admin_is_not_a_bureau_admin(harness: Harness) -> None:
 
 
 def test_sender_maps_every_platform_answer_to_one_result(harness: Harness) -> None:
-    """A migrated group, a refused long text, a revoked token: each ends as its own result."""
+    """A migrated group, a long text (split by the dispatcher from the channel's declared
+    4,096-character limit, which Telegram would refuse whole), a revoked token: each ends as
+    its own result."""
 
     async def scenario() -> None:
         channel = TelegramChannel(harness.app, rate_per_second=None, per_chat=False)
@@ -491,7 +497,17 @@ def test_sender_maps_every_platform_answer_to_one_result(harness: Harness) -> No
         moved = await channel.send("-100", "通知")
         assert (moved.status, moved.new_address) == ("migrate", "-1009")
         long_text = "\n".join(f"第{i}行：" + "政" * 60 for i in range(150))  # 9,700 characters
-        assert (await channel.send(str(USER), long_text)).status == "ok"
+        assert (await channel.send(str(USER), long_text)).status == "rejected"  # whole: refused
+        harness.store.subscriber("telegram", str(USER), display_name="甲", now=NOW)
+        harness.store.announce("长公告", author="tg:1", now=NOW)
+        dispatcher = Dispatcher(
+            store=harness.store,
+            channels={"telegram": channel},
+            render=lambda *_: long_text,
+            rounds=dict,
+            clock=lambda: NOW,
+        )
+        assert (await dispatcher.tick()).sent == 1
         parts = harness.fake.texts(USER)
         assert len(parts) == 3
         assert all(len(p) <= 4096 for p in parts)
@@ -524,6 +540,7 @@ def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None
             store,
             {"telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)},
             clock=lambda: NOW,
+            public_url="https://huiqi.example.cn",
         )
         report = await dispatcher.tick()
         assert (report.moved, report.sent) == (1, 1)

@@ -36,7 +36,7 @@ from bot._wecom import (
 )
 from schedulers import SHANGHAI, RecordingChannel, Reminder, SendResult, split_long, utf8_size
 from schedulers.data import load_catalog
-from schedulers.dispatch import PerAddress
+from schedulers.dispatch import Dispatcher, PerAddress
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store, StoredRound
 from tests.bot.fake_wecom import FakeWeCom, serve_fake
@@ -317,6 +317,7 @@ def test_reminder_delivered_through_the_dispatcher(
         store,
         {"wecom": channel_for(base, clock)},
         clock=lambda: clock[0],
+        public_url="https://huiqi.example.cn",
     )
 
     async def two_ticks() -> tuple[Any, Any]:
@@ -423,14 +424,24 @@ def test_split_keeps_every_part_within_the_byte_limit(text: str) -> None:
     assert "".join("".join(parts).split()) == "".join(text.split())
 
 
-def test_long_reminder_goes_out_in_parts(fake: tuple[FakeWeCom, str]) -> None:
-    """A reminder longer than 2,048 bytes arrives whole, in parts WeCom will not cut."""
+def test_long_reminder_goes_out_in_parts(fake: tuple[FakeWeCom, str], store: Store) -> None:
+    """A message longer than 2,048 bytes arrives whole, in parts WeCom will not cut: the
+    dispatcher splits it from the channel's declared byte limit."""
     api, base = fake
     channel = channel_for(base, [NOW])
     lines = [
         f"{i}. 企业“千名引硕工程”人才生活补贴，申报时间 2026-12-01 至 2026-12-25" for i in range(60)
     ]
-    assert asyncio.run(channel.send("u9", "\n".join(lines))) == SendResult("ok")
+    store.subscriber("wecom", "u9", display_name="u9", now=NOW)
+    store.announce("长公告", author="wecom:admin", now=NOW)
+    dispatcher = Dispatcher(
+        store=store,
+        channels={"wecom": channel},
+        render=lambda *_: "\n".join(lines),
+        rounds=dict,
+        clock=lambda: NOW,
+    )
+    assert asyncio.run(dispatcher.tick()).sent == 1
     got = api.texts("u9")
     assert len(got) > 1
     assert all(len(m.encode()) <= 2048 for m in got)
@@ -601,26 +612,41 @@ def test_admin_announcement_from_wecom_reaches_every_channel(
         assert ask(client, api, "Admin", "确认公告", 36).startswith("没有待确认的公告")
 
 
-def test_a_robot_message_cut_short_is_not_sent_again(fake: tuple[FakeWeCom, str]) -> None:
-    """A digest over the robot's 4,096 bytes goes out in parts; when a later part is refused,
-    the message is uncertain (never retried), so the group never sees the first part twice."""
+def test_a_robot_message_cut_short_is_not_sent_again(
+    fake: tuple[FakeWeCom, str], store: Store
+) -> None:
+    """A digest over the robot's 4,096 bytes goes out in parts (the dispatcher splits it from
+    the robot's declaration); when a later part is refused, the message is uncertain (never
+    retried), so the group never sees the first part twice."""
     import httpx
 
     api, base = fake
     [robot] = parse_robots((f"{base}/cgi-bin/webhook/send?key=AAA",), ("talent",))
     long = "\n".join(f"第{i}条 " + "申报" * 30 for i in range(40))  # about 7,500 bytes
+    store.subscriber("wecom-robot", robot.address, display_name="群", now=NOW)
+    store.announce("长公告", author="wecom:admin", now=NOW)
 
-    async def go() -> SendResult:
+    async def go() -> Any:
         async with httpx.AsyncClient() as client:
             # A limiter as the platform's, on a short clock: the test does not wait 3 s.
             quick = PerAddress(lambda _: 0.001)
             channel = RobotChannel({robot.address: robot.url}, client, limits=quick)
             api.robot_errors = [{}, {"errcode": 45009, "errmsg": "api freq out of limit"}]
-            return await channel.send(robot.address, long)
+            dispatcher = Dispatcher(
+                store=store,
+                channels={channel.name: channel},
+                render=lambda *_: long,
+                rounds=dict,
+                clock=lambda: NOW,
+            )
+            first = await dispatcher.tick()
+            return first, await dispatcher.tick()
 
-    result = asyncio.run(go())
-    assert result.status == "uncertain"
-    assert result.detail == "第2段未发出：errcode 45009"
+    first, second = asyncio.run(go())
+    assert (first.uncertain, second.claimed) == (1, 0)
+    [row] = store.outbox()
+    assert row["status"] == "uncertain"
+    assert row["note"].endswith("第2段未发出：errcode 45009")
     assert len(api.robot_posts) == 1
     assert len(api.robot_posts[0]["markdown"]["content"].encode()) <= 4096
 

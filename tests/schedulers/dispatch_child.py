@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from schedulers import SENT_OK, SendResult
+from schedulers import SENT_OK, Capabilities, SendResult
 from schedulers.dispatch import Dispatcher
 from subscriptions.store import Store
 
@@ -33,6 +33,7 @@ class FileChannel:
 
     name: str = "console"
     rate_per_second: float | None = None
+    capabilities = Capabilities()
 
     def __init__(self, path: str, stop_after: int) -> None:
         self.path, self.stop_after, self.count = path, stop_after, 0
@@ -53,7 +54,7 @@ def main(url: str, out: str, stop_after: int, now_iso: str) -> None:
     now = dt.datetime.fromisoformat(now_iso)
     store = Store.open(url)
 
-    def render(items: Any, rounds: Any, late: bool, at: dt.datetime) -> str:
+    def render(items: Any, rounds: Any, late: bool, at: dt.datetime, caps: Capabilities) -> str:
         return ",".join(str(i.id) for i in items)
 
     dispatcher = Dispatcher(

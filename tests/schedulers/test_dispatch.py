@@ -53,6 +53,7 @@ def setup(
         store,
         {"console": channel},
         clock=clock,
+        public_url="https://huiqi.example.cn",
         rng=random.Random(1),  # noqa: S311 - jitter in a test, not a secret,
     )
     result = Setup(store, clock, channel, dispatcher)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from schedulers import MIGRATE, SENT_OK, SHANGHAI, Channel, Reminder, SendResult
+from schedulers import MIGRATE, SENT_OK, SHANGHAI, Capabilities, Channel, Reminder, SendResult
 from schedulers.dispatch import LEASE, Dispatcher, TickReport
 from subscriptions.store import Store
 
@@ -31,6 +31,7 @@ class Sink:
 
     name: str = "console"
     rate_per_second: float | None = None
+    capabilities: Capabilities = field(default_factory=Capabilities)
     raises: dict[str, Exception] = field(default_factory=dict)
     hangs: set[str] = field(default_factory=set)
     answers: dict[str, SendResult] = field(default_factory=dict)
@@ -50,7 +51,7 @@ class Sink:
         return SENT_OK
 
 
-def render(items: Any, rounds: Any, late: bool, at: dt.datetime) -> str:
+def render(items: Any, rounds: Any, late: bool, at: dt.datetime, caps: Capabilities) -> str:
     """The ids of the rows in a message: enough to see what went out."""
     return ",".join(str(i.id) for i in items)
 
