@@ -201,3 +201,16 @@ class AnnouncementRow(Base):
     author: Mapped[str] = mapped_column(String(200))
     recipients: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime]
+
+
+class ChatDraftRow(Base):
+    """A conversation in progress in one chat: a guided registration's answers so far, or an
+    admin's announcement waiting for 确认公告. Kept in the store so that a restart, a second
+    process or two messages at once see the same step."""
+
+    __tablename__ = "chat_drafts"
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chat: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime]

@@ -30,6 +30,7 @@ from schedulers import ANNOUNCEMENT, Basis, Kind, Reminder
 from subscriptions._tables import (
     AnnouncementRow,
     CategorySubscriptionRow,
+    ChatDraftRow,
     DeliveryRow,
     EnterpriseRow,
     FeedTokenRow,
@@ -72,6 +73,15 @@ class StoredRound:
     notice_url: str | None
     source: str
     recorded_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDraft:
+    """A conversation in progress in one chat: what it is and its answers so far."""
+
+    kind: str  # "register" | "announce"
+    data: dict[str, Any]
+    updated_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,13 +336,7 @@ class Store:
         handled at once register one after the other, never two enterprises."""
         name = str(profile["name"])
         with self.session() as s:
-            # The first statement writes, so SQLite takes its write lock before any read and
-            # PostgreSQL locks the row: what is read below cannot change until commit.
-            s.execute(
-                update(SubscriberRow)
-                .where(SubscriberRow.id == subscriber_id)
-                .values(active=SubscriberRow.active)
-            )
+            self._lock_subscriber(s, subscriber_id)
             current = s.scalar(
                 select(SubscriptionRow.enterprise_id)
                 .where(SubscriptionRow.subscriber_id == subscriber_id)
@@ -375,20 +379,42 @@ class Store:
         return current
 
     def unregister(self, subscriber_id: int, *, now: dt.datetime) -> bool:
-        """Delete a chat's registration: enterprise, subscription, links, pending reminders."""
-        current = self.registration(subscriber_id)
-        if current is None:
-            return False
-        self.fail_pending_of(subscriber_id, now=now, detail="已退订")
+        """Delete a chat's registration: enterprise, subscription, links, pending reminders,
+        in one transaction (a crash leaves all of it or none)."""
         with self.session() as s:
-            s.execute(delete(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber_id))
-            still = s.scalar(
-                select(func.count()).where(SubscriptionRow.enterprise_id == current[0])
+            self._lock_subscriber(s, subscriber_id)
+            current = s.scalar(
+                select(SubscriptionRow.enterprise_id)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .order_by(SubscriptionRow.id)
+                .limit(1)
             )
+            if current is None:
+                return False
+            pending = s.scalars(
+                select(OutboxRow.id).where(
+                    OutboxRow.subscriber_id == subscriber_id, OutboxRow.status == PENDING
+                )
+            ).all()
+            self._finish_in(
+                s, pending, now=now, result="failed", detail="已退订", status=FAILED, note="已退订"
+            )
+            s.execute(delete(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber_id))
+            still = s.scalar(select(func.count()).where(SubscriptionRow.enterprise_id == current))
             if not still:
-                s.execute(delete(FeedTokenRow).where(FeedTokenRow.enterprise_id == current[0]))
-                s.execute(delete(EnterpriseRow).where(EnterpriseRow.id == current[0]))
+                s.execute(delete(FeedTokenRow).where(FeedTokenRow.enterprise_id == current))
+                s.execute(delete(EnterpriseRow).where(EnterpriseRow.id == current))
         return True
+
+    @staticmethod
+    def _lock_subscriber(s: Session, subscriber_id: int) -> None:
+        """Write the subscriber's row first, so SQLite takes its write lock before any read and
+        PostgreSQL locks the row: what the transaction reads cannot change until commit."""
+        s.execute(
+            update(SubscriberRow)
+            .where(SubscriberRow.id == subscriber_id)
+            .values(active=SubscriberRow.active)
+        )
 
     def preferences(self, subscriber_id: int) -> dict[str, Any] | None:
         """A subscriber's reminder preferences."""
@@ -700,6 +726,42 @@ class Store:
             )
             return s.execute(stmt).first() is not None
 
+    # --- chat drafts --------------------------------------------------------------------
+
+    def draft(self, channel: str, chat: str) -> ChatDraft | None:
+        """The conversation in progress in a chat, if any."""
+        with self.session() as s:
+            row = s.get(ChatDraftRow, (channel, chat))
+            return None if row is None else ChatDraft(row.kind, dict(row.data), row.updated_at)
+
+    def put_draft(
+        self, channel: str, chat: str, kind: str, data: dict[str, Any], *, now: dt.datetime
+    ) -> None:
+        """Start or advance a chat's conversation (one per chat: a new one replaces it)."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        values = {"channel": channel, "chat": chat, "kind": kind, "data": data, "updated_at": now}
+        stmt = insert(ChatDraftRow).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["channel", "chat"],
+            set_={"kind": kind, "data": data, "updated_at": now},
+        )
+        with self.session() as s:
+            s.execute(stmt)
+
+    def take_draft(self, channel: str, chat: str, kind: str | None = None) -> ChatDraft | None:
+        """End a chat's conversation (of `kind`, when given) and return it: of two messages
+        ending it at once, only one gets it."""
+        stmt = delete(ChatDraftRow).where(
+            ChatDraftRow.channel == channel, ChatDraftRow.chat == chat
+        )
+        if kind is not None:
+            stmt = stmt.where(ChatDraftRow.kind == kind)
+        with self.session() as s:
+            row = s.execute(
+                stmt.returning(ChatDraftRow.kind, ChatDraftRow.data, ChatDraftRow.updated_at)
+            ).first()
+            return None if row is None else ChatDraft(str(row[0]), dict(row[1]), row[2])
+
     # --- outbox -------------------------------------------------------------------------
 
     def enqueue(self, reminders: Iterable[Reminder], *, now: dt.datetime) -> int:
@@ -830,14 +892,28 @@ class Store:
         if not ids:
             return []
         with self.session() as s:
-            stmt = update(OutboxRow).where(OutboxRow.id.in_(list(ids)))
-            if worker is not None:
-                stmt = stmt.where(OutboxRow.status == SENDING, OutboxRow.claimed_by == worker)
-            changed = list(s.scalars(stmt.values(**values).returning(OutboxRow.id)))
-            s.add_all(
-                DeliveryRow(outbox_id=i, at=now, result=result, detail=detail) for i in changed
+            return self._finish_in(
+                s, ids, now=now, result=result, detail=detail, worker=worker, **values
             )
-            return changed
+
+    @staticmethod
+    def _finish_in(
+        s: Session,
+        ids: Sequence[int],
+        *,
+        now: dt.datetime,
+        result: str,
+        detail: str | None,
+        worker: str | None = None,
+        **values: Any,
+    ) -> list[int]:
+        """`_finish` inside the caller's transaction."""
+        stmt = update(OutboxRow).where(OutboxRow.id.in_(list(ids)))
+        if worker is not None:
+            stmt = stmt.where(OutboxRow.status == SENDING, OutboxRow.claimed_by == worker)
+        changed = list(s.scalars(stmt.values(**values).returning(OutboxRow.id)))
+        s.add_all(DeliveryRow(outbox_id=i, at=now, result=result, detail=detail) for i in changed)
+        return changed
 
     def mark_sent(
         self, ids: Sequence[int], *, now: dt.datetime, late: bool, worker: str | None = None

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
+from sqlalchemy import event
+
 from schedulers import Basis, Reminder
 from subscriptions.store import Store
 
@@ -173,3 +176,51 @@ def test_one_chat_writing_at_once_makes_one_subscriber_and_one_enterprise(
         assert len(store.subscriptions()) == 1
     finally:
         store.close()
+
+
+def test_unregister_is_one_transaction(store: Store) -> None:
+    """A failure while deleting an enterprise leaves the registration and its pending
+    reminders as they were (before, the reminders were failed in a transaction of their own)."""
+    sub = store.subscriber("console", "a", display_name=None, now=NOW)
+    store.register(sub, {"name": "甲公司", "industry": "C39"}, now=NOW)
+    store.enqueue([reminder(sub)], now=NOW)
+
+    def refuse(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("DELETE FROM enterprises"):
+            raise RuntimeError("disk full")
+
+    event.listen(store.engine, "before_cursor_execute", refuse)
+    try:
+        with pytest.raises(RuntimeError):
+            store.unregister(sub, now=NOW)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", refuse)
+    assert store.registration(sub) is not None
+    assert store.counts() == {"pending": 1}
+    assert store.unregister(sub, now=NOW) is True
+    assert store.registration(sub) is None
+    assert store.counts() == {"failed": 1}
+    assert store.unregister(sub, now=NOW) is False
+
+
+def test_chat_drafts_are_kept_per_chat_and_taken_once(store: Store) -> None:
+    """A conversation survives in the store, is replaced by the next one of the chat, and of
+    two takes only the first gets it."""
+    assert store.draft("wecom", "u1") is None
+    store.put_draft("wecom", "u1", "register", {"step": "name"}, now=NOW)
+    store.put_draft("wecom", "u2", "announce", {"text": "公告"}, now=NOW)
+    later = NOW + dt.timedelta(minutes=1)
+    store.put_draft("wecom", "u1", "register", {"step": "industry", "name": "甲"}, now=later)
+    found = store.draft("wecom", "u1")
+    assert found is not None
+    assert (found.kind, found.data, found.updated_at) == (
+        "register",
+        {"step": "industry", "name": "甲"},
+        later,
+    )
+    assert store.take_draft("wecom", "u2", "register") is None  # another kind: left alone
+    taken = store.take_draft("wecom", "u2", "announce")
+    assert taken is not None
+    assert taken.data == {"text": "公告"}
+    assert store.take_draft("wecom", "u2") is None
+    assert store.draft("telegram", "u1") is None  # chats of other channels are apart
