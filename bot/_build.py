@@ -18,7 +18,6 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot._chat import ChatService
 from bot._service import World, dispatcher_for, replan
 from bot._settings import Settings
 from bot._simulate import demo_profiles
@@ -32,6 +31,7 @@ from bot._wecom import (
     make_client,
     parse_robots,
 )
+from bot.chat import ChatService
 from schedulers import Channel
 from schedulers.dispatch import LEASE, ChannelHealth, ConsoleChannel, Dispatcher
 from subscriptions.store import Store

@@ -66,6 +66,9 @@ class Command:
     unknown_keys: tuple[str, ...] = ()
     text: str = ""
     raw: str = ""  # the message as written (line breaks kept), for free text like a 公告
+    # Every `key=value` as written (提前=14,7 for 提醒设置, 开始=… for 批次): keys that are no
+    # profile field are in `unknown_keys` too, for the commands that take profile fields.
+    options: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def normalize(text: str) -> str:
@@ -88,6 +91,7 @@ def parse_command(text: str) -> Command:
     args: list[str] = []
     fields: dict[str, str] = {}
     unknown: list[str] = []
+    options: dict[str, str] = {}
     # `key=value` pairs; a value runs to the next `key=` (so names may contain spaces).
     pairs = re.split(r"\s+(?=[^\s=]+=)", rest) if rest else []
     for part in pairs:
@@ -95,12 +99,13 @@ def parse_command(text: str) -> Command:
         if not sep:
             args.extend(part.split())
             continue
+        options[key.strip()] = value.strip()
         canonical = WORD_TO_FIELD.get(key.strip().lower())
         if canonical is None:
             unknown.append(key.strip())
         else:
             fields[canonical] = value.strip()
-    return Command(name, tuple(args), fields, tuple(unknown), clean, str(text))
+    return Command(name, tuple(args), fields, tuple(unknown), clean, str(text), options)
 
 
 def _number(text: str) -> int | float | str:

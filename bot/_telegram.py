@@ -37,7 +37,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot._chat import ChatService, Reply, Who, is_admin
+from bot.chat import ChatService, Reply, Who, is_admin
 from schedulers import (
     MIGRATE,
     OK,

@@ -24,7 +24,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 
-from bot._chat import (
+from bot.chat import (
     ChatService,
     Reply,
     Who,

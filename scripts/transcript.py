@@ -13,9 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot._chat import ChatService, Reply, Who, strip_tags
 from bot._service import World
 from bot._wecom import TEXT_BYTES, reply_text
+from bot.chat import ChatService, Reply, Who, strip_tags
 from schedulers import SHANGHAI, split_long, utf8_size
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab

@@ -18,13 +18,13 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from bot._app import create_app
-from bot._chat import ChatService, Reply, Who
 from bot._cli import cli
 from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
 from bot._settings import Settings
 from bot._telegram import CAPABILITIES as TELEGRAM_CAPS
 from bot._views import render_rounds
 from bot._wecom import APP_MESSAGES, ROBOT_MESSAGES
+from bot.chat import ChatService, Reply, Who
 from schedulers import SHANGHAI, RecordingChannel, announce_kind, change_kind, close_kind
 from schedulers.data import load_catalog
 from schedulers.dispatch import ConsoleChannel

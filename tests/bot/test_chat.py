@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from bot._chat import ChatService, Who, strip_tags
 from bot._service import World, replan
+from bot.chat import ChatService, Who, strip_tags
 from schedulers import SHANGHAI
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
@@ -72,7 +72,7 @@ def test_changed_reminder_settings_apply_to_planned_reminders(store: Store) -> N
 
 def test_admins_named_per_channel_wecom_case_insensitive() -> None:
     """HUIQI_ADMINS names `tg:ID` and `wecom:USERID`; WeCom ids match whatever their case."""
-    from bot._chat import is_admin
+    from bot.chat import is_admin
 
     admins = ("tg:7001", "wecom:ZhangSan")
     assert [
@@ -89,3 +89,60 @@ def test_admins_named_per_channel_wecom_case_insensitive() -> None:
 def test_plain_text_of_an_escaped_reply_is_the_text(text: str) -> None:
     """What Jinja escaped for Telegram comes back to WeCom as written: quotes too (&#34;)."""
     assert strip_tags(f"<b>{escape(text)}</b>") == text
+
+
+def test_a_guided_registration_outlives_the_process(store: Store) -> None:
+    """The guided registration's answers are in the store: a restarted service (or a second
+    process) takes the next answer where the first left off; a day-old one starts over."""
+    clock = [NOW]
+    who = Who("telegram", "42", "42", "张三", buttons=True)
+
+    def service() -> ChatService:
+        return ChatService(WORLD, store, clock=lambda: clock[0], public_url="https://h.example")
+
+    def say(text: str) -> str:
+        return service().handle_text(who, text)[0].text
+
+    assert "第1步" in say("/register")
+    assert "第2步" in say("鄂州某光电科技有限公司")
+    assert "第3步" in service().handle_button(who, "reg:div:C39")[0].text
+    assert "第4步" in say("180")
+    clock[0] += dt.timedelta(days=2)  # left for two days: the next number is no answer
+    assert say("12000").startswith("<b>")  # the help, not step 5
+    assert store.draft("telegram", "42") is None
+    assert service().handle_button(who, "reg:q:done")[0].text.startswith("这次登记已结束")
+
+
+def test_an_announcement_confirmed_in_another_process(store: Store) -> None:
+    """公告 written to one process and 确认公告 answered by another queue it once."""
+    admin = Who("wecom", "boss", "boss", "boss", admin=True)
+    store.subscriber("wecom", "member", display_name=None, now=NOW)
+
+    def service() -> ChatService:
+        return ChatService(WORLD, store, clock=lambda: NOW, public_url="https://h.example")
+
+    assert "确认发送请回复：确认公告" in service().handle_text(admin, "公告 明天宣讲会")[0].text
+    assert service().handle_text(admin, "确认公告")[0].text.startswith("公告已排入发送队列")
+    assert service().handle_text(admin, "确认公告")[0].text.startswith("没有待确认的公告")
+    assert sum(1 for r in store.outbox() if r["kind"] == "announcement") == 1  # the member
+
+
+def test_every_command_word_is_answered_on_every_kind_of_chat(store: Store) -> None:
+    """Each word of every command gets a reply, with buttons and typed, private and in a group,
+    from a member and an admin: the command table has an answer for every command."""
+    from bot._commands import COMMAND_WORDS
+
+    service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://h.example")
+    chats = [
+        Who("telegram", "1", "1", "甲", buttons=True),
+        Who("telegram", "-5", "2", "乙", group=True, buttons=True),
+        Who("wecom", "u1", "u1", "丙"),
+        Who("wecom", "boss", "boss", "丁", admin=True),
+    ]
+    for words in COMMAND_WORDS.values():
+        for word in words:
+            for who in chats:
+                text = word if not word.isascii() or not word.isalpha() else f"/{word}"
+                replies = service.handle_text(who, text)
+                assert replies, (word, who)
+                assert all(r.text.strip() for r in replies), (word, who)

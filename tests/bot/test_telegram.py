@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot._chat import ChatService
 from bot._service import World, add_round, dispatcher_for, sync_rounds
 from bot._telegram import TelegramChannel, build_application
+from bot.chat import ChatService
 from schedulers import SHANGHAI, Reminder, split_long
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher

@@ -22,7 +22,6 @@ from starlette.testclient import TestClient
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot._app import create_app
-from bot._chat import ChatService, Who
 from bot._service import World, add_round, dispatcher_for, sync_rounds
 from bot._settings import Secret, Settings
 from bot._wecom import (
@@ -34,6 +33,7 @@ from bot._wecom import (
     parse_robots,
     reply_text,
 )
+from bot.chat import ChatService, Who
 from schedulers import SHANGHAI, RecordingChannel, Reminder, SendResult, split_long, utf8_size
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher, PerAddress

@@ -1,0 +1,175 @@
+"""What every chat feature shares: who wrote, what goes back, and the plumbing to answer.
+
+Replies are Telegram-style HTML with every user-supplied string escaped by the templates
+(autoescape, `.html.j2`); channels without HTML take the plain text (`strip_tags`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as htmllib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment
+
+from bot._commands import COMMAND_WORDS, USAGE, Command
+from bot._service import World
+from schedulers import local_date, split_long
+from subscriptions.store import Store
+
+LIMIT = 4000  # below Telegram's 4,096 characters
+DRAFT_LIFETIME = dt.timedelta(days=1)  # a conversation left longer than this starts over
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: callback data, or a URL."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+Buttons = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to send back."""
+
+    text: str
+    buttons: Buttons = ()
+    photo: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who wrote: the chat (where to answer) and the person."""
+
+    channel: str
+    chat: str
+    user: str
+    display: str
+    group: bool = False
+    admin: bool = False  # one of HUIQI_ADMINS: speaks for the bureau
+    group_admin: bool = False  # administers this group: may only (un)subscribe the group
+    buttons: bool = False  # the channel declares inline buttons (Capabilities.buttons)
+
+    @property
+    def typed(self) -> bool:
+        """The chat has no buttons (WeCom, WeChat): every command is a typed word."""
+        return not self.buttons
+
+
+def is_admin(channel: str, user: str, admins: Sequence[str]) -> bool:
+    """Whether `user` of `channel` is one of HUIQI_ADMINS (`tg:ID`, `wecom:USERID`).
+
+    WeCom user ids are case-insensitive (the admin console shows them as typed).
+    """
+    prefix = {"telegram": "tg", "wecom": "wecom"}.get(channel, channel)
+    wanted = f"{prefix}:{user}".casefold()
+    return any(a.casefold() == wanted for a in admins)
+
+
+# Each slash command as the word a WeCom or WeChat user types: its first Chinese name.
+TYPED_WORDS = {name: words[1] for name, words in COMMAND_WORDS.items() if words[0].isascii()}
+SLASH_COMMAND = re.compile(r"(?<![\w/.:])/(" + "|".join(TYPED_WORDS) + r")\b")
+
+
+def as_typed(text: str) -> str:
+    """Slash commands written as the words a WeCom or WeChat user types (/match → 可申报)."""
+    return SLASH_COMMAND.sub(lambda m: TYPED_WORDS[m[1]], text)
+
+
+def strip_tags(html: str) -> str:
+    """Plain text of a reply, for channels without HTML: tags dropped, every entity decoded."""
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+# A handler answers one command of one chat.
+Handler = Callable[[Who, Command], list[Reply]]
+# A button handler answers a press, with the data after the button's prefix.
+ButtonHandler = Callable[[Who, str], list[Reply]]
+
+
+@dataclass
+class Talk:
+    """The world, the store and the clock a feature answers from, and how it says things."""
+
+    world: World
+    store: Store
+    clock: Callable[[], dt.datetime]
+    public_url: str
+    env: Environment
+    bot_username: str | None = None
+
+    def commands(self) -> dict[str, Handler]:
+        """The commands this feature answers, by name (the names of `COMMAND_WORDS`)."""
+        return {}
+
+    def buttons(self) -> dict[str, ButtonHandler]:
+        """The buttons this feature answers, by the prefix of their data (`reg:…`)."""
+        return {}
+
+    def say(self, template: str, buttons: Buttons = (), **ctx: Any) -> list[Reply]:
+        """A reply from `templates/chat/<template>.html.j2`, in parts Telegram accepts."""
+        text = self.env.get_template(f"chat/{template}.html.j2").render(**ctx).strip()
+        parts = split_long(text, LIMIT)
+        return [Reply(p, buttons if i == len(parts) - 1 else ()) for i, p in enumerate(parts)]
+
+    def plain(self, text: str, buttons: Buttons = ()) -> list[Reply]:
+        """A reply of plain text (escaped for Telegram's HTML)."""
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return [Reply(escaped, buttons)]
+
+    def subscriber(self, who: Who) -> int:
+        """The chat's subscriber id (made on first contact)."""
+        return self.store.subscriber(
+            who.channel, who.chat, display_name=who.display, now=self.clock()
+        )
+
+    def today(self) -> dt.date:
+        """Today in Ezhou."""
+        return local_date(self.clock())
+
+    def registered(self, who: Who) -> tuple[int, str, dict[str, Any]] | None:
+        """(enterprise id, name, profile) the chat registered, if any."""
+        return self.store.registration(self.subscriber(who))
+
+    def own(self, who: Who) -> tuple[int, str, dict[str, Any]] | list[Reply]:
+        """The chat's registration, or the reply that refuses: in a group (enterprise details
+        stay private), or before the chat has registered."""
+        refused = self.private_only(who)
+        if refused:
+            return refused
+        found = self.registered(who)
+        return self.not_registered(who) if found is None else found
+
+    def not_registered(self, who: Who) -> list[Reply]:
+        """The answer to a command that needs a registration first."""
+        if who.typed:
+            return self.plain(f"您还没有登记企业。请按这个格式发送：\n{USAGE}")
+        return self.plain("您还没有登记企业。发 /register 开始。")
+
+    def private_only(self, who: Who) -> list[Reply] | None:
+        """A refusal in a group (enterprise details stay in private chats), else None."""
+        if not who.group:
+            return None
+        buttons: Buttons = ()
+        if self.bot_username:
+            url = f"https://t.me/{self.bot_username}?start=register"
+            buttons = ((Button("私聊继续登记", url=url),),)
+        return self.plain("为保护企业信息，登记和查看资料请在私聊中进行。", buttons)
+
+    def draft(self, who: Who, kind: str) -> dict[str, Any] | None:
+        """The chat's conversation of `kind` in progress, unless it was left too long ago."""
+        found = self.store.draft(who.channel, who.chat)
+        if found is None or found.kind != kind:
+            return None
+        if self.clock() - found.updated_at > DRAFT_LIFETIME:
+            self.store.take_draft(who.channel, who.chat, kind)
+            return None
+        return found.data

@@ -1,0 +1,82 @@
+"""What an enterprise can apply for: 可申报 (its matches, page by page), 近期 (rounds of the
+next 90 days) and 政策 ID (one policy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot._commands import Command
+from bot._service import upcoming
+from bot.chat._talk import Button, ButtonHandler, Handler, Reply, Talk, Who
+from schedulers import next_round
+from subscriptions import INELIGIBLE, Context, match_all, parse_profile
+
+PAGE = 5  # matches per page
+
+
+@dataclass
+class Matching(Talk):
+    """可申报, 近期 and 政策."""
+
+    def commands(self) -> dict[str, Handler]:
+        return {"match": self.match, "upcoming": self.upcoming, "policy": self.policy}
+
+    def buttons(self) -> dict[str, ButtonHandler]:
+        return {"match": lambda who, value: self.page(who, int(value) if value.isdigit() else 1)}
+
+    def match(self, who: Who, cmd: Command) -> list[Reply]:
+        page = cmd.args[0] if cmd.args else "1"
+        return self.page(who, int(page) if page.isdigit() else 1)
+
+    def page(self, who: Who, page: int) -> list[Reply]:
+        """One page of the enterprise's matches, with the buttons (or words) to turn it."""
+        found = self.own(who)
+        if isinstance(found, list):
+            return found
+        profile = parse_profile(found[2], self.world.vocab)
+        ctx = Context.of(profile, self.world.vocab, self.world.standard)
+        on = self.today()
+        items = [
+            m
+            for m in match_all(ctx, self.world.catalog.policies, on=on)
+            if m.decision != INELIGIBLE
+        ]
+        pages = max(1, -(-len(items) // PAGE))
+        page = min(max(page, 1), pages)
+        shown = items[(page - 1) * PAGE : page * PAGE]
+        nav: list[Button] = []
+        if page > 1:
+            nav.append(Button("上一页", data=f"match:{page - 1}"))
+        if page < pages:
+            nav.append(Button("下一页", data=f"match:{page + 1}"))
+        return self.say(
+            "match",
+            (tuple(nav),) if nav else (),
+            items=[(m, next_round(m.policy, on=on)) for m in shown],
+            page=page,
+            pages=pages,
+            total=len(items),
+            typed=who.typed,  # no buttons: say which words turn the page
+        )
+
+    def upcoming(self, who: Who, cmd: Command) -> list[Reply]:
+        found = self.own(who)
+        if isinstance(found, list):
+            return found
+        profile = parse_profile(found[2], self.world.vocab)
+        days = 90
+        items = upcoming(self.world, profile, on=self.today(), days=days)
+        return self.say("upcoming", items=items, days=days)
+
+    def policy(self, who: Who, cmd: Command) -> list[Reply]:
+        if not cmd.args:
+            return self.plain(
+                "请在 /policy 后加政策编号，如 /policy talent-living-allowance-masters-doctors"
+            )
+        policy = self.world.catalog.get(cmd.args[0])
+        if policy is None:
+            return self.plain(f"没有编号为 {cmd.args[0]} 的政策。发 /match 查看适合您的政策。")
+        page = f"{self.public_url}/policies/{policy.id}"
+        feed = f"{self.public_url}/feeds/category/{policy.category}.ics"
+        buttons = ((Button("政策详情与原文", url=page), Button("订阅此类日历", url=feed)),)
+        return self.say("policy", buttons, p=policy, next=next_round(policy, on=self.today()))
