@@ -30,6 +30,7 @@ from subscriptions import (
     Context,
     Match,
     Profile,
+    Reason,
     SizeResult,
     SizeStandard,
     Vocab,
@@ -135,6 +136,11 @@ def environment() -> Environment:
     return env
 
 
+def reason_text(reason: Reason) -> str:
+    """A matching reason's sentence, as every view shows it (templates/reasons.txt.j2)."""
+    return str(environment().get_template("reasons.txt.j2").module.text(reason))  # type: ignore[attr-defined]
+
+
 MESSAGE_FORMATS = {"text": "messages/_format.txt.j2", "markdown": "messages/_format.md.j2"}
 
 
@@ -181,7 +187,7 @@ def match_record(found: Match, *, on: dt.date) -> dict[str, Any]:
         "listed_in": policy_record(policy, on=on)["listed_in"],
         "decision": found.decision,
         "reasons": [
-            {"kind": r.kind, "outcome": r.outcome, "text": r.text, "needs": list(r.needs)}
+            {"kind": r.kind, "outcome": r.outcome, "text": reason_text(r), "needs": list(r.needs)}
             for r in found.reasons
         ],
         "next_round": round_record(next_round(policy, on=on)),

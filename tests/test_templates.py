@@ -59,6 +59,7 @@ SHOWN_BY = {
     "cli/upcoming.txt.j2": "cli_upcoming.txt",
     "feeds/event.txt.j2": "feed.ics",
     "messages/reminder.txt.j2": "reminders.txt",
+    "reasons.txt.j2": "match_hightech_electronics.txt",
     "messages/announcement.txt.j2": "announcements.txt",
     "messages/_format.txt.j2": "reminders_wecom.txt",
     "messages/_format.md.j2": "reminders_robot.md",

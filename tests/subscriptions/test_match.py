@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot._views import reason_text
 from schedulers.data import load_catalog
 from subscriptions import Context, Match, Profile, match, match_all, parse_profile
 from subscriptions.data import load_size_standard, load_vocab
@@ -58,7 +59,7 @@ def test_micro_retailer_is_not_a_first_time_above_scale_industrial_firm() -> Non
     """首次进规 (项目34) needs an industrial firm with 2000万 revenue that is above scale."""
     found = decide("micro-retailer", "municipal-first-time-above-scale-reward")
     assert found.decision == "ineligible"
-    assert [r.text for r in found.reasons if r.outcome == "unmet"] == [
+    assert [reason_text(r) for r in found.reasons if r.outcome == "unmet"] == [
         "要求行业：B（采矿业）、C（制造业）、D（电力、热力、燃气及水生产和供应业）；"
         "贵企业行业 F5211（零售业）不在其中",
         "要求营业收入（万元）不低于2000，贵企业为80",
@@ -72,7 +73,7 @@ def test_small_software_firm_and_cloud_voucher() -> None:
     assert found.decision == "possible"
     assert outcomes(found)[:2] == [("size", "met"), ("industry", "met")]
     assert (
-        found.reasons[0].text
+        reason_text(found.reasons[0])
         == "要求中型、小型、微型企业，贵企业按划型标准为小型企业（软件和信息技术服务业）"
     )
 
@@ -81,7 +82,10 @@ def test_large_steel_maker_is_not_an_sme() -> None:
     """专精特新 (项目17) is for 中小企业; 8000 people and 350亿 is large."""
     found = decide("large-steel", "provincial-specialized-sophisticated-sme")
     assert found.decision == "ineligible"
-    assert found.reasons[0].text == "要求中型、小型、微型企业，贵企业按划型标准为大型企业（工业）"
+    assert (
+        reason_text(found.reasons[0])
+        == "要求中型、小型、微型企业，贵企业按划型标准为大型企业（工业）"
+    )
 
 
 def test_machine_tool_maker_and_machine_tool_vat() -> None:
@@ -106,7 +110,7 @@ def test_expired_policy_is_never_eligible() -> None:
     ):
         found = decide(name, "small-micro-loan-relief-interest-subsidy-2020")
         assert found.decision == "ineligible"
-        assert found.reasons[0].text == "政策已过期（有效期已过或申报批次已结束）"
+        assert reason_text(found.reasons[0]) == "政策已过期（有效期已过或申报批次已结束）"
 
 
 def test_unknown_size_asks_for_numbers() -> None:
@@ -131,3 +135,20 @@ def test_results_are_sorted_eligible_first(name: str) -> None:
         order.index(m.decision) for m in found
     )
     assert len(found) == len(CATALOG.policies)
+
+
+def test_every_reason_has_a_sentence() -> None:
+    """Every reason of every fixture profile (and of one that gives only its industry) against
+    every policy renders to a sentence with no gap: the matcher gives facts, the template words."""
+    profiles = [profile(p.stem) for p in sorted(PROFILES.glob("*.json"))]
+    profiles.append(parse_profile({"name": "甲", "industry": "C"}, VOCAB))
+    seen = set()
+    for found in profiles:
+        ctx = Context.of(found, VOCAB, STANDARD)
+        for m in match_all(ctx, CATALOG.policies, on=ON):
+            for r in m.reasons:
+                text = reason_text(r)
+                assert text.startswith(("要求", "政策已过期", "申报条件", "需自行确认")), r
+                assert not [gap for gap in ("None", "\n", "（）") if gap in text], r
+                seen.add((r.kind, r.outcome))
+    assert len(seen) >= 20  # most kinds in most outcomes
