@@ -102,10 +102,10 @@ async def start(
         robot_client = httpx.AsyncClient(timeout=10)
         stack.push_async_callback(robot_client.aclose)
         for robot in robots:
-            subscriber = store.subscriber(
+            subscriber = store.registry.subscriber(
                 ROBOT_CHANNEL, robot.address, display_name="企业微信群机器人", now=clock()
             )
-            store.set_categories(subscriber, list(robot.categories), now=clock())
+            store.registry.set_categories(subscriber, list(robot.categories), now=clock())
         addresses = {r.address: r.url for r in robots}
         senders[ROBOT_CHANNEL] = RobotChannel(addresses, robot_client)
     dispatcher = dispatcher_for(
@@ -120,7 +120,7 @@ async def start(
     # One process on SQLite owns every row left in `sending`; on PostgreSQL other
     # dispatchers may be mid-send, so only rows older than the lease are taken back.
     lease = dt.timedelta(0) if store.dialect == "sqlite" else LEASE
-    recovered = store.recover(now=now, lease=lease)
+    recovered = store.outbox.recover(now=now, lease=lease)
     if demo:
         loaded = load_demo(store, now=now)
         log.info("demo: %d sample enterprises subscribed on the console", loaded)
@@ -208,9 +208,11 @@ async def _keep_starting_telegram(
 def load_demo(store: Store, *, now: dt.datetime) -> int:
     """The sample enterprises, each subscribed on the console; return how many."""
     for i, profile in enumerate(demo_profiles(), start=1):
-        enterprise = store.save_enterprise(profile["name"], profile, now=now)
-        subscriber = store.subscriber("console", f"demo-{i}", display_name=profile["name"], now=now)
-        store.subscribe(subscriber, enterprise, now=now)
+        enterprise = store.registry.save_enterprise(profile["name"], profile, now=now)
+        subscriber = store.registry.subscriber(
+            "console", f"demo-{i}", display_name=profile["name"], now=now
+        )
+        store.registry.subscribe(subscriber, enterprise, now=now)
     return len(demo_profiles())
 
 
@@ -250,7 +252,7 @@ def start_wecom(
             WECOM_PATH,
         )
     return WeComRuntime(
-        CallbackGuard(crypto, clock, store),
+        CallbackGuard(crypto, clock, store.chats),
         WeComChannel(client, agent, clock),
         service,
         set(),

@@ -273,7 +273,7 @@ def ical_command(profile: Path | None, everything: bool, on: dt.date | None) -> 
     store = _store()
     try:
         sync_rounds(store, world.catalog, now=_clock.now())
-        rounds = store.current_rounds()
+        rounds = store.rounds.current_rounds()
     finally:
         store.close()
     if profile is None:
@@ -308,7 +308,7 @@ def enterprises_import(file: Path) -> None:
                 for error in exc.errors:
                     click.echo(f"{file}:{line}: {error}", err=True)
                 continue
-            store.save_enterprise(raw["name"].strip(), raw, now=now)
+            store.registry.save_enterprise(raw["name"].strip(), raw, now=now)
             imported += 1
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
@@ -325,7 +325,7 @@ def enterprises_list(as_json: bool) -> None:
     """Every registered enterprise."""
     store = _store()
     try:
-        rows = store.enterprises()
+        rows = store.registry.enterprises()
     finally:
         store.close()
     if as_json:
@@ -353,21 +353,21 @@ def enterprises_feed(name: str, rotate: bool, revoke: bool) -> None:
     settings = _settings.load()
     store = _store()
     try:
-        found = next((i for i, n, _ in store.enterprises() if n == name), None)
+        found = next((i for i, n, _ in store.registry.enterprises() if n == name), None)
         if found is None:
             raise click.ClickException(
                 f"no enterprise named {name!r}; `huiqi enterprises list` shows them"
             )
         now = _clock.now()
         if revoke:
-            click.echo(f"{store.revoke_tokens(found, now=now)} link(s) revoked")
+            click.echo(f"{store.tokens.revoke_tokens(found, now=now)} link(s) revoked")
             return
         if not rotate:
             click.echo(
                 "links are shown only when issued: use --rotate to issue a new one", err=True
             )
             sys.exit(1)
-        token = store.issue_token(found, now=now)
+        token = store.tokens.issue_token(found, now=now)
     finally:
         store.close()
     https = f"{settings.base_url}/feeds/e/{token}.ics"
@@ -390,7 +390,7 @@ def rounds_list(start: dt.date | None, end: dt.date | None, as_json: bool) -> No
     store = _store()
     try:
         sync_rounds(store, world.catalog, now=_clock.now())
-        found = store.current_rounds()
+        found = store.rounds.current_rounds()
     finally:
         store.close()
     lo, hi = start or dt.date.min, end or dt.date.max

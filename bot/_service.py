@@ -75,7 +75,7 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
     for policy in catalog.policies:
         for found in rounds(policy, start=start, end=end):
             recurring = isinstance(policy.windows[found.window], AnnualWindow)
-            old, new = store.put_round(
+            old, new = store.rounds.put_round(
                 key=round_key(found, recurring=recurring),
                 policy_id=policy.id,
                 open=found.open,
@@ -92,7 +92,7 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
 def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
     """The current rounds as the planner sees them."""
     out = []
-    for r in store.current_rounds():
+    for r in store.rounds.current_rounds():
         policy = catalog.get(r.policy_id)
         if policy is None:
             continue  # a policy removed from the catalog: its rounds are no longer announced
@@ -118,7 +118,7 @@ MATCHES_MAX_AGE = dt.timedelta(days=7)
 def refresh_matches(store: Store, world: World, *, on: dt.date) -> int:
     """Match every enterprise whose cached matches are missing or stale; return how many."""
     found: list[tuple[int, list[str]]] = []
-    for enterprise_id, raw in store.unmatched(
+    for enterprise_id, raw in store.registry.unmatched(
         on=on, catalog=world.catalog.digest, max_age=MATCHES_MAX_AGE
     ):
         try:
@@ -136,7 +136,7 @@ def refresh_matches(store: Store, world: World, *, on: dt.date) -> int:
                 [p.id for p in world.catalog.policies if match(ctx, p, on=on).decision in MATCHING],
             )
         )
-    store.save_matches(found, on=on, catalog=world.catalog.digest)
+    store.registry.save_matches(found, on=on, catalog=world.catalog.digest)
     return len(found)
 
 
@@ -146,7 +146,7 @@ def audiences(
     """Every active subscription (or those of `only`) with the policies its enterprise matches."""
     refresh_matches(store, world, on=on)
     out = []
-    for sub in store.subscriptions(only):
+    for sub in store.registry.subscriptions(only):
         hour, minute = (int(x) for x in sub["send_time"].split(":"))
         prefs = Preferences(
             offsets=sub["offsets"],
@@ -185,12 +185,14 @@ def replan(
         until=now + horizon,
         is_workday=is_workday,
     )
-    groups = [GroupAudience(s, c, since) for s, c, since in store.category_subscriptions(only)]
+    groups = [
+        GroupAudience(s, c, since) for s, c, since in store.registry.category_subscriptions(only)
+    ]
     # Group digests are planned a few weeks ahead only: categories change more often.
     planned += weekly_digests(
         groups, infos, now=now, until=now + dt.timedelta(days=21), is_workday=is_workday
     )
-    return store.enqueue(planned, now=now)
+    return store.outbox.enqueue(planned, now=now)
 
 
 def add_round(
@@ -216,14 +218,14 @@ def add_round(
         raise ValueError("a round needs an open or a close date")
     same_year = [
         r
-        for r in store.current_rounds()
+        for r in store.rounds.current_rounds()
         if r.policy_id == policy_id and ((r.open or r.close) or anchor).year == anchor.year
     ]
     nearest = min(
         same_year, key=lambda r: abs(((r.open or r.close) or anchor) - anchor), default=None
     )
     key = nearest.key if nearest else f"{policy_id}#notice@{anchor.isoformat()}"
-    old, new = store.put_round(
+    old, new = store.rounds.put_round(
         key=key,
         policy_id=policy_id,
         open=open,
@@ -237,18 +239,18 @@ def add_round(
     notices = 0
     if old is None or old.version != new.version:
         if old is not None:
-            store.supersede(key, new.version, now=now)
-        told = store.told_about(key)
-        notices = store.enqueue(
+            store.outbox.supersede(key, new.version, now=now)
+        told = store.outbox.told_about(key)
+        notices = store.outbox.enqueue(
             (Reminder(s, key, new.version, change_kind(new.version), now) for s in told), now=now
         )
         # Groups following the policy's category hear that the bureau published the round.
         groups = [
             s
-            for s, cats, _ in store.category_subscriptions()
+            for s, cats, _ in store.registry.category_subscriptions()
             if policy.category in cats and s not in told
         ]
-        notices += store.enqueue(
+        notices += store.outbox.enqueue(
             (Reminder(s, key, new.version, announce_kind(new.version), now) for s in groups),
             now=now,
         )
@@ -266,7 +268,7 @@ def composer(
     ) -> Message:
         today = local_date(now)
         if items and items[0].kind == ANNOUNCEMENT:
-            found = store.announcements([int(items[0].round_key.partition(":")[2])])
+            found = store.outbox.announcements([int(items[0].round_key.partition(":")[2])])
             if not found:
                 raise LookupError(items[0].round_key)
             [(text, made)] = found.values()
@@ -277,7 +279,7 @@ def composer(
             previous = None
             kind = Kind.of(item.kind)
             if kind is Kind.CHANGE:
-                versions = store.round_versions(item.round_key)
+                versions = store.rounds.round_versions(item.round_key)
                 previous = next((v for v in reversed(versions) if v.version < rnd.version), None)
             policy = world.catalog.get(rnd.policy_id)
             if policy is None:  # a policy taken out of the catalog since the row was planned
@@ -323,7 +325,7 @@ def dispatcher_for(
     `huiqi serve`, the simulation, the tests and the benchmarks all build theirs here;
     `tuning` passes batch sizes, attempts, timeouts or a seeded `rng` through."""
     return Dispatcher(
-        store=store,
+        store=store.outbox,
         channels=dict(channels),
         render=renderer(world, store, public_url=public_url),
         rounds=lambda: rounds_by_key(store),
@@ -335,7 +337,7 @@ def dispatcher_for(
 
 def rounds_by_key(store: Store) -> dict[str, StoredRound]:
     """The current version of every round, by key."""
-    return {r.key: r for r in store.current_rounds()}
+    return {r.key: r for r in store.rounds.current_rounds()}
 
 
 @dataclass(frozen=True)

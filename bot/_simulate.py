@@ -81,10 +81,12 @@ async def _run(
     ).astimezone(dt.UTC)
     result = Simulation()
     for i, profile in enumerate(profiles, start=1):
-        enterprise = store.save_enterprise(profile["name"], profile, now=clock())
+        enterprise = store.registry.save_enterprise(profile["name"], profile, now=clock())
         address = f"enterprise-{i}"
-        subscriber = store.subscriber("console", address, display_name=profile["name"], now=clock())
-        store.subscribe(subscriber, enterprise, now=clock())
+        subscriber = store.registry.subscriber(
+            "console", address, display_name=profile["name"], now=clock()
+        )
+        store.registry.subscribe(subscriber, enterprise, now=clock())
         result.addresses[address] = profile["name"]
     channel = RecordingChannel(clock=clock)
     dispatcher = dispatcher_for(
@@ -102,10 +104,10 @@ async def _run(
             replan(store, world, now=clock.now)
             planned_year = year
         await dispatcher.tick()
-        due = store.next_due()
+        due = store.outbox.next_due()
         new_year = dt.datetime(year + 1, 1, 1, tzinfo=SHANGHAI).astimezone(dt.UTC)
         ahead = [t for t in (due, new_year, stop) if t is not None and t > clock.now]
         clock.now = min(ahead) if ahead else stop
     result.messages = list(channel.sent)
-    result.outbox = store.counts()
+    result.outbox = store.outbox.counts()
     return result

@@ -158,7 +158,7 @@ def create_web_app(
         opened = store()
         if opened is None or full is None:
             return Response("服务正在启动，请稍后再试", status_code=503)
-        return opened, opened.current_rounds(), full
+        return opened, opened.rounds.current_rounds(), full
 
     def stamp(rounds: list[StoredRound]) -> tuple[int, dt.datetime]:
         latest = max(
@@ -230,7 +230,7 @@ def create_web_app(
             return got
         opened, rounds, w = got
         not_found = PlainTextResponse("没有这个日历（链接可能已更换或停用）", 404)
-        owner = opened.feed_owner(request.path_params["token"])
+        owner = opened.tokens.feed_owner(request.path_params["token"])
         if owner is None:
             return not_found
         enterprise_id, name, raw, updated = owner

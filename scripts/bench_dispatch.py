@@ -82,7 +82,7 @@ async def dispatch_all(store: Store, url: str, rate: int) -> float:
             return "提醒 " + ",".join(str(i.id) for i in items)
 
         dispatcher = Dispatcher(
-            store=store,
+            store=store.outbox,
             channels={"webhook": channel},
             render=render,
             rounds=lambda: {"r": FarRound()},
@@ -91,7 +91,7 @@ async def dispatch_all(store: Store, url: str, rate: int) -> float:
         start = time.perf_counter()
         while True:
             await dispatcher.tick()
-            due = store.next_due()
+            due = store.outbox.next_due()
             if due is None:
                 return time.perf_counter() - start
             await asyncio.sleep(max((due - clock()).total_seconds(), 0.01))  # a retry-after
@@ -115,12 +115,12 @@ def main(argv: list[str]) -> int:
         store = Store.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
         now = clock()
         subscribers = [
-            store.subscriber("webhook", f"s{i:05d}", display_name=None, now=now)
+            store.registry.subscriber("webhook", f"s{i:05d}", display_name=None, now=now)
             for i in range(args.reminders)
         ]
-        store.enqueue([Reminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
+        store.outbox.enqueue([Reminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
         elapsed = asyncio.run(dispatch_all(store, f"http://127.0.0.1:{port}/send", args.rate))
-        counts = store.counts()
+        counts = store.outbox.counts()
         store.close()
     server.should_exit = True
     thread.join(timeout=10)

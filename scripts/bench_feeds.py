@@ -102,7 +102,9 @@ def main(argv: list[str]) -> int:
             time.sleep(0.05)
         store = app.state.runtime.store
         raw = json.loads(PROFILE.read_text(encoding="utf-8"))
-        token = store.issue_token(store.save_enterprise(raw["name"], raw, now=now), now=now)
+        token = store.tokens.issue_token(
+            store.registry.save_enterprise(raw["name"], raw, now=now), now=now
+        )
         huiqi_url = f"http://127.0.0.1:{port}/feeds/e/{token}.ics"
         with urllib.request.urlopen(huiqi_url) as response:  # noqa: S310 - our own local server
             body, etag = response.read(), response.headers["ETag"]

@@ -121,7 +121,7 @@ def main(argv: list[str]) -> int:
         rounds = round_infos(store, world.catalog)
 
         t = time.perf_counter()
-        rows = store.subscriptions()
+        rows = store.registry.subscriptions()
         read = time.perf_counter() - t
         del rows
         before = peak_mib()
@@ -139,7 +139,7 @@ def main(argv: list[str]) -> int:
         print(f"peak memory: {peak_mib():.0f} MiB (before planning {before:.0f} MiB)")
         if args.enqueue:
             t = time.perf_counter()
-            stored = store.enqueue(planned, now=NOW)
+            stored = store.outbox.enqueue(planned, now=NOW)
             print(f"enqueue: {stored:,} rows in {time.perf_counter() - t:.1f} s")
         store.close()
     return 0

@@ -94,13 +94,13 @@ def child(url: str, out: Path, seed: int, renew: bool) -> None:
         def pretend(ids: Any, **_: Any) -> list[int]:
             return list(ids)
 
-        store.renew = pretend  # type: ignore[method-assign]
+        store.outbox.renew = pretend  # type: ignore[method-assign]
 
     def render(items: Any, rounds: Any, late: bool, at: dt.datetime, caps: Capabilities) -> str:
         return ",".join(str(i.id) for i in items)
 
     dispatcher = Dispatcher(
-        store=store,
+        store=store.outbox,
         channels={"console": SlowSink(out, random.Random(seed))},  # noqa: S311 - not a secret
         render=render,
         rounds=lambda: {"r": FarRound()},
@@ -178,10 +178,10 @@ def run(
     store = Store.open(url)
     now = dt.datetime.now(dt.UTC)
     subscribers = [
-        store.subscriber("console", f"s{i:05d}", display_name=None, now=now)
+        store.registry.subscriber("console", f"s{i:05d}", display_name=None, now=now)
         for i in range(reminders)
     ]
-    store.enqueue([Reminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
+    store.outbox.enqueue([Reminder(s, "r", 1, "close-7", now) for s in subscribers], now=now)
     sinks = tmp / f"{name}-sinks"
     sinks.mkdir()
     started = 0
@@ -206,7 +206,7 @@ def run(
     try:
         while time.monotonic() < deadline:
             time.sleep(rng.uniform(0.3, 2.0) if done_kills < kills else 0.5)
-            counts = store.counts()
+            counts = store.outbox.counts()
             if counts.get("sent", 0) >= reminders or set(counts) - {"pending", "sending", "sent"}:
                 break
             if done_kills < kills and counts.get("sent", 0) < reminders:
@@ -224,7 +224,7 @@ def run(
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
-    counts = store.counts()
+    counts = store.outbox.counts()
     received: Counter[int] = Counter()
     for sink in sinks.iterdir():
         for line in sink.read_text(encoding="utf-8").split():

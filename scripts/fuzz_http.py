@@ -1357,7 +1357,9 @@ def main(argv: list[str] | None = None) -> int:
                 started.append(lifespan)
             for app in apps.values():  # live calendar links for /feeds/e/{token}.ics
                 store = app.state.runtime.store
-                KNOWN["token"] += [store.issue_token(e, now=NOW) for e, _, _ in store.enterprises()]
+                KNOWN["token"] += [
+                    store.tokens.issue_token(e, now=NOW) for e, _, _ in store.registry.enterprises()
+                ]
             fuzzer = Fuzzer(loop, apps)
             print(f"routes: {', '.join(i.template for i in fuzzer.routes)}")
             for number, phase in enumerate(PHASES):

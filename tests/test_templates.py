@@ -133,7 +133,7 @@ def test_cli_texts(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'cli.db'}")
     sync_rounds(store, WORLD.catalog, now=NOW)
     recorded = sorted(
-        store.current_rounds(), key=lambda r: (r.close or r.open or NOW.date(), r.key)
+        store.rounds.current_rounds(), key=lambda r: (r.close or r.open or NOW.date(), r.key)
     )
     golden("cli_rounds.txt", render_rounds(WORLD.catalog, recorded[:40]))
     store.close()
@@ -160,7 +160,7 @@ def test_reminder_messages(tmp_path: Path, golden: Callable[[str, str], None]) -
     talent = min(  # the December round, the one the bureau's notice below confirms
         (
             r
-            for r in store.current_rounds()
+            for r in store.rounds.current_rounds()
             if r.policy_id == TALENT and r.close is not None and r.close >= today
         ),
         key=lambda r: r.close or today,
@@ -217,8 +217,8 @@ REMINDER_GOLDENS = {
 def test_announcement_messages(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
     """An announcement on the day it was written, and one sent a day late, on every channel."""
     store = Store.open(f"sqlite:///{tmp_path / 'huiqi.db'}")
-    subscriber = store.subscriber("telegram", "1", display_name="甲", now=NOW)
-    number, _ = store.announce(
+    subscriber = store.registry.subscriber("telegram", "1", display_name="甲", now=NOW)
+    number, _ = store.outbox.announce(
         "明天上午9点在市民之家召开政策宣讲会。\n欢迎参加。", author="tg:1", now=NOW
     )
     key = f"announcement:{number}"

@@ -127,7 +127,7 @@ class Talk:
 
     def subscriber(self, who: Who) -> int:
         """The chat's subscriber id (made on first contact)."""
-        return self.store.subscriber(
+        return self.store.registry.subscriber(
             who.channel, who.chat, display_name=who.display, now=self.clock()
         )
 
@@ -137,7 +137,7 @@ class Talk:
 
     def registered(self, who: Who) -> tuple[int, str, dict[str, Any]] | None:
         """(enterprise id, name, profile) the chat registered, if any."""
-        return self.store.registration(self.subscriber(who))
+        return self.store.registry.registration(self.subscriber(who))
 
     def own(self, who: Who) -> tuple[int, str, dict[str, Any]] | list[Reply]:
         """The chat's registration, or the reply that refuses: in a group (enterprise details
@@ -166,10 +166,10 @@ class Talk:
 
     def draft(self, who: Who, kind: str) -> dict[str, Any] | None:
         """The chat's conversation of `kind` in progress, unless it was left too long ago."""
-        found = self.store.draft(who.channel, who.chat)
+        found = self.store.chats.draft(who.channel, who.chat)
         if found is None or found.kind != kind:
             return None
         if self.clock() - found.updated_at > DRAFT_LIFETIME:
-            self.store.take_draft(who.channel, who.chat, kind)
+            self.store.chats.take_draft(who.channel, who.chat, kind)
             return None
         return found.data

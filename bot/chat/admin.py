@@ -57,8 +57,8 @@ class Admin(Talk):
             return self.plain(
                 f"公告最多 {ANNOUNCEMENT_MAX_CHARS} 字，这条有 {len(body)} 字，请删减后重新发送。"
             )
-        self.store.put_draft(who.channel, who.chat, KIND, {"text": body}, now=self.clock())
-        count = sum(self.store.active_counts().values())
+        self.store.chats.put_draft(who.channel, who.chat, KIND, {"text": body}, now=self.clock())
+        count = sum(self.store.registry.active_counts().values())
         preview = f"将向全部 {count} 位订阅者发送以下公告：\n\n【公告】{body}\n\n"
         if who.typed:
             return self.plain(preview + "确认发送请回复：确认公告；放弃请回复：取消")
@@ -69,7 +69,7 @@ class Admin(Talk):
         """确认公告 / 放弃: the waiting announcement is queued or dropped, once."""
         if not who.admin:
             return self.plain("抱歉，只有管理员可以发布公告。")
-        waiting = self.store.take_draft(who.channel, who.chat, KIND)
+        waiting = self.store.chats.take_draft(who.channel, who.chat, KIND)
         if value != "yes":
             return self.plain("已放弃这条公告，没有发出。" if waiting else "当前没有待发送的公告。")
         if waiting is None or self.clock() - waiting.updated_at > ANNOUNCE_CONFIRM_WITHIN:
@@ -78,7 +78,7 @@ class Admin(Talk):
             )
         body = str(waiting.data["text"])
         author = f"{who.channel}:{who.user}"
-        number, by_channel = self.store.announce(body, author=author, now=self.clock())
+        number, by_channel = self.store.outbox.announce(body, author=author, now=self.clock())
         log.info(
             "announcement %d by %s queued for %d subscribers",
             number,
@@ -130,7 +130,7 @@ class Admin(Talk):
     def stats(self, who: Who, cmd: Command) -> list[Reply]:
         if not who.admin:
             return self.plain("抱歉，只有管理员可以查看统计。")
-        stats = self.store.delivery_stats(since=self.clock() - dt.timedelta(days=7))
+        stats = self.store.registry.delivery_stats(since=self.clock() - dt.timedelta(days=7))
         return self.plain(
             f"订阅者 {stats['subscribers']}，企业 {stats['enterprises']}，"
             f"匹配政策 {stats['matches']} 项；"
@@ -153,7 +153,7 @@ class Admin(Talk):
         if unknown:
             return self.plain(f"没有这些类别：{'、'.join(unknown)}。可选：{listing}")
         subscriber = self.subscriber(who)
-        self.store.set_categories(subscriber, sorted(set(keys)), now=self.clock())
+        self.store.registry.set_categories(subscriber, sorted(set(keys)), now=self.clock())
         replan(self.store, self.world, now=self.clock(), only={subscriber})
         chosen = "、".join(names[k] for k in sorted(set(keys)))
         return self.plain(
@@ -163,5 +163,5 @@ class Admin(Talk):
     def unsubscribe(self, who: Who, cmd: Command) -> list[Reply]:
         if who.group and not (who.admin or who.group_admin):
             return self.plain("抱歉，只有群管理员可以取消本群的订阅。")
-        self.store.set_categories(self.subscriber(who), [], now=self.clock())
+        self.store.registry.set_categories(self.subscriber(who), [], now=self.clock())
         return self.plain("已取消本群的类别订阅。")

@@ -38,7 +38,7 @@ class Calendar(Talk):
         found = self.own(who)
         if isinstance(found, list):
             return found
-        since = self.store.live_token_since(found[0])
+        since = self.store.tokens.live_token_since(found[0])
         if since is not None and not rotate:
             # Only a digest of the link is kept: it cannot be shown again, and issuing a new one
             # here would silently break the calendars already subscribed to the old one.
@@ -51,7 +51,7 @@ class Calendar(Talk):
                 "已订阅的日历需改用新链接。",
                 ROTATE_BUTTON,
             )
-        token = self.store.issue_token(found[0], now=self.clock())  # revokes any earlier one
+        token = self.store.tokens.issue_token(found[0], now=self.clock())  # revokes any earlier one
         https = f"{self.public_url}/feeds/e/{token}.ics"
         webcal = "webcal://" + https.split("://", 1)[1]
         qr = segno.make(https, error="m")

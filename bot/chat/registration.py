@@ -106,7 +106,7 @@ class Registration(Talk):
             return self.plain(f"登记信息有误，请修改后重发：\n{lines}\n\n示例：{USAGE}")
         subscriber = self.subscriber(who)
         stored = {k: v for k, v in raw.items() if v is not None}
-        self.store.register(subscriber, stored, now=self.clock())
+        self.store.registry.register(subscriber, stored, now=self.clock())
         replan(self.store, self.world, now=self.clock(), only={subscriber})
         return self._say_registered(who, profile.name, stored)
 
@@ -138,7 +138,7 @@ class Registration(Talk):
     # --- the guided form --------------------------------------------------------------
 
     def _keep(self, who: Who, draft: Draft) -> None:
-        self.store.put_draft(who.channel, who.chat, KIND, draft.data(), now=self.clock())
+        self.store.chats.put_draft(who.channel, who.chat, KIND, draft.data(), now=self.clock())
 
     def in_progress(self, who: Who) -> Draft | None:
         """The chat's guided registration, if one is under way."""
@@ -298,11 +298,11 @@ class Registration(Talk):
                 summary, ((Button("确认登记", data="reg:ok"), Button("取消", data="reg:cancel")),)
             )
         if kind == "ok" and draft.step == "confirm":
-            taken = self.store.take_draft(who.channel, who.chat, KIND)
+            taken = self.store.chats.take_draft(who.channel, who.chat, KIND)
             if taken is None:  # a second press of 确认 while the first was answered
                 return self.plain("这次登记已结束。发 /register 重新开始。")
             return self._save(who, dict(Draft.of(taken.data).profile))
         if kind == "cancel":
-            self.store.take_draft(who.channel, who.chat, KIND)
+            self.store.chats.take_draft(who.channel, who.chat, KIND)
             return self.plain("已取消登记。")
         return self.plain("这个按钮不属于当前步骤，请按提示操作，或发 /cancel 取消。")

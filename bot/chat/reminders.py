@@ -34,7 +34,7 @@ class Reminders(Talk):
         if refused:
             return refused
         subscriber = self.subscriber(who)
-        prefs = self.store.preferences(subscriber)
+        prefs = self.store.registry.preferences(subscriber)
         if prefs is None:
             return self.not_registered(who)
         words = cmd.options
@@ -71,10 +71,10 @@ class Reminders(Talk):
         if errors:
             return self.plain("\n".join(errors))
         if changes:
-            self.store.set_preferences(subscriber, **changes)
+            self.store.registry.set_preferences(subscriber, **changes)
             prefs = {**prefs, **changes}
             # Reminders already planned follow the new settings: drop the waiting ones, plan anew.
-            self.store.forget_planned(subscriber, after=self.clock())
+            self.store.outbox.forget_planned(subscriber, after=self.clock())
             replan(self.store, self.world, now=self.clock(), only={subscriber})
         categories = "、".join(t.key for t in self.world.catalog.vocab.categories)
         return self.say("remind", prefs=prefs, categories=categories)
@@ -94,5 +94,5 @@ class Reminders(Talk):
     def stop_button(self, who: Who, value: str) -> list[Reply]:
         if value != "yes":
             return self.plain("好的，保留您的登记。")
-        gone = self.store.unregister(self.subscriber(who), now=self.clock())
+        gone = self.store.registry.unregister(self.subscriber(who), now=self.clock())
         return self.plain("已退订，企业资料和日历链接已删除。" if gone else "您还没有登记企业。")

@@ -95,7 +95,7 @@ class ChatService(Talk):
 
     def cancel(self, who: Who, cmd: Command) -> list[Reply]:
         """取消: ends the chat's conversation in progress, whichever it is."""
-        taken = self.store.take_draft(who.channel, who.chat)
+        taken = self.store.chats.take_draft(who.channel, who.chat)
         if taken is not None and taken.kind == registration.KIND:
             return self.plain("已取消登记。发 /register 可重新开始。")
         if taken is not None and taken.kind == admin.KIND:

@@ -48,7 +48,7 @@ def test_demo_start_up_sends_open_rounds(tmp_path: Path) -> None:
     assert sorted(m.address for m in channel.sent) == ["demo-1", "demo-2", "demo-3"]
     assert all(m.text.startswith("【申报开始】省级专精特新中小企业申报") for m in channel.sent)
     store = Store.open(url)
-    counts = store.counts()
+    counts = store.outbox.counts()
     store.close()
     assert counts["sent"] == 3
     assert counts["pending"] > 100

@@ -28,19 +28,21 @@ PROFILE = {
 
 def test_registration_plans_only_the_new_subscriber(store: Store) -> None:
     """A chat registration plans its own reminders at once and leaves the rest to the job."""
-    other = store.subscriber("console", "imported", display_name=None, now=NOW)
-    store.subscribe(other, store.save_enterprise("甲公司", PROFILE, now=NOW), now=NOW)
+    other = store.registry.subscriber("console", "imported", display_name=None, now=NOW)
+    store.registry.subscribe(
+        other, store.registry.save_enterprise("甲公司", PROFILE, now=NOW), now=NOW
+    )
     service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://huiqi.example.cn")
     who = Who("wecom", "zhangsan", "zhangsan", "zhangsan")
     reply = service.handle_text(
         who, "注册 名称=乙公司 行业=C39 人数=180 营收=12000 资质=高新技术企业"
     )
     assert reply[0].text.startswith("<b>已登记：乙公司</b>")
-    me = store.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
-    planned = {row["subscriber_id"] for row in store.outbox()}
+    me = store.registry.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
+    planned = {row["subscriber_id"] for row in store.outbox.rows()}
     assert planned == {me}
     assert replan(store, WORLD, now=NOW) > 0  # the hourly job plans everyone else
-    assert {row["subscriber_id"] for row in store.outbox()} == {me, other}
+    assert {row["subscriber_id"] for row in store.outbox.rows()} == {me, other}
 
 
 def test_changed_reminder_settings_apply_to_planned_reminders(store: Store) -> None:
@@ -48,11 +50,13 @@ def test_changed_reminder_settings_apply_to_planned_reminders(store: Store) -> N
     service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://huiqi.example.cn")
     who = Who("wecom", "zhangsan", "zhangsan", "zhangsan")
     service.handle_text(who, "注册 名称=乙公司 行业=C39 人数=180 营收=12000 资质=高新技术企业")
-    me = store.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
+    me = store.registry.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
     talent = "talent-living-allowance-masters-doctors"
 
     def waiting() -> list[dict[str, object]]:
-        return [r for r in store.outbox() if r["subscriber_id"] == me and r["status"] == "pending"]
+        return [
+            r for r in store.outbox.rows() if r["subscriber_id"] == me and r["status"] == "pending"
+        ]
 
     kinds = {r["kind"] for r in waiting() if talent in str(r["round_key"])}
     assert {"open", "close-14", "close-7", "close-3", "close-1"} <= kinds
@@ -109,14 +113,14 @@ def test_a_guided_registration_outlives_the_process(store: Store) -> None:
     assert "第4步" in say("180")
     clock[0] += dt.timedelta(days=2)  # left for two days: the next number is no answer
     assert say("12000").startswith("<b>")  # the help, not step 5
-    assert store.draft("telegram", "42") is None
+    assert store.chats.draft("telegram", "42") is None
     assert service().handle_button(who, "reg:q:done")[0].text.startswith("这次登记已结束")
 
 
 def test_an_announcement_confirmed_in_another_process(store: Store) -> None:
     """公告 written to one process and 确认公告 answered by another queue it once."""
     admin = Who("wecom", "boss", "boss", "boss", admin=True)
-    store.subscriber("wecom", "member", display_name=None, now=NOW)
+    store.registry.subscriber("wecom", "member", display_name=None, now=NOW)
 
     def service() -> ChatService:
         return ChatService(WORLD, store, clock=lambda: NOW, public_url="https://h.example")
@@ -124,7 +128,7 @@ def test_an_announcement_confirmed_in_another_process(store: Store) -> None:
     assert "确认发送请回复：确认公告" in service().handle_text(admin, "公告 明天宣讲会")[0].text
     assert service().handle_text(admin, "确认公告")[0].text.startswith("公告已排入发送队列")
     assert service().handle_text(admin, "确认公告")[0].text.startswith("没有待确认的公告")
-    assert sum(1 for r in store.outbox() if r["kind"] == "announcement") == 1  # the member
+    assert sum(1 for r in store.outbox.rows() if r["kind"] == "announcement") == 1  # the member
 
 
 def test_every_command_word_is_answered_on_every_kind_of_chat(store: Store) -> None:

@@ -22,7 +22,7 @@ from bot._settings import Settings
 from schedulers import SHANGHAI, FeedEvent, FeedMeta, RecordingChannel, render_feed
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import Store, StoredRound
+from subscriptions.store import Rounds, Store, StoredRound
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
@@ -49,8 +49,8 @@ def served(tmp_path: Path) -> Iterator[tuple[TestClient, Store]]:
 def token_for(store: Store, name: str) -> str:
     """Register a fixture profile and issue its private feed token."""
     raw = json.loads((PROFILES / f"{name}.json").read_text(encoding="utf-8"))
-    enterprise = store.save_enterprise(raw["name"], raw, now=NOW)
-    return store.issue_token(enterprise, now=NOW)
+    enterprise = store.registry.save_enterprise(raw["name"], raw, now=NOW)
+    return store.tokens.issue_token(enterprise, now=NOW)
 
 
 def parse_everywhere(body: bytes, tmp_path: Path) -> dict[str, dict[str, object]]:
@@ -179,9 +179,9 @@ def test_rotating_a_token(served: tuple[TestClient, Store]) -> None:
     old = token_for(store, "hightech-electronics")
     assert len(old) >= 32  # 192 random bits
     assert client.get(f"/feeds/e/{old}.ics").status_code == 200
-    enterprise = store.enterprise_for_token(old)
+    enterprise = store.tokens.enterprise_for_token(old)
     assert enterprise is not None
-    new = store.issue_token(enterprise, now=NOW)
+    new = store.tokens.issue_token(enterprise, now=NOW)
     gone, unknown = client.get(f"/feeds/e/{old}.ics"), client.get("/feeds/e/not-a-token.ics")
     assert (
         (gone.status_code, gone.text)
@@ -189,7 +189,7 @@ def test_rotating_a_token(served: tuple[TestClient, Store]) -> None:
         == (404, "没有这个日历（链接可能已更换或停用）")
     )
     assert client.get(f"/feeds/e/{new}.ics").status_code == 200
-    store.revoke_tokens(enterprise, now=NOW)
+    store.tokens.revoke_tokens(enterprise, now=NOW)
     assert client.get(f"/feeds/e/{new}.ics").status_code == 404
 
 
@@ -264,14 +264,14 @@ def test_a_slow_store_never_holds_up_the_event_loop(
     runs in a worker thread, not on the event loop."""
     client, _ = served
     entered, release = threading.Event(), threading.Event()
-    real = Store.current_rounds
+    real = Rounds.current_rounds
 
-    def slow(self: Store) -> list[StoredRound]:
+    def slow(self: Rounds) -> list[StoredRound]:
         entered.set()
         release.wait(30)
         return real(self)
 
-    monkeypatch.setattr(Store, "current_rounds", slow)
+    monkeypatch.setattr(Rounds, "current_rounds", slow)
     answers: dict[str, int] = {}
     feed = threading.Thread(
         target=lambda: answers.update(feed=client.get("/feeds/all.ics").status_code)

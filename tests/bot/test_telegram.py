@@ -146,8 +146,8 @@ def test_guided_registration(harness: Harness) -> None:
             "<b>已登记：鄂州某光电科技有限公司</b>\n行业：C39（计算机、通信和其他电子设备制造业），小型企业"
         )
         assert (
-            harness.store.registration(
-                harness.store.subscriber("telegram", str(USER), display_name=None, now=NOW)
+            harness.store.registry.registration(
+                harness.store.registry.subscriber("telegram", str(USER), display_name=None, now=NOW)
             )
             is not None
         )
@@ -181,7 +181,7 @@ def test_bad_one_line_registration_is_explained(harness: Harness) -> None:
         assert reply.startswith("登记信息有误，请修改后重发：")
         assert "“C99”不是《国民经济行业分类》" in reply
         assert "从业人数不能为负数（-5）" in reply
-        assert harness.store.enterprises() == []
+        assert harness.store.registry.enterprises() == []
 
     run(harness, scenario)
 
@@ -196,16 +196,16 @@ def test_calendar_with_rotation(harness: Harness) -> None:
         assert isinstance(photo["photo"], bytes)
         assert photo["photo"].startswith(b"\x89PNG")
         old = photo["caption"].split("https://huiqi.example.cn/feeds/e/")[1].split(".ics")[0]
-        assert harness.store.feed_owner(old) is not None
+        assert harness.store.tokens.feed_owner(old) is not None
         again = (await harness.send("/calendar"))[0]  # asking again keeps the subscribed link
         assert again.startswith("鄂州某光电科技有限公司 的日历链接已于11月22日发给您，仍然有效")
-        assert harness.store.feed_owner(old) is not None
+        assert harness.store.tokens.feed_owner(old) is not None
         replies = await harness.press("cal:rotate")
         assert replies[0] == "已更换，旧链接已失效。"
         new = replies[1].split("https://huiqi.example.cn/feeds/e/")[1].split(".ics")[0]
         assert new != old
-        assert harness.store.feed_owner(old) is None
-        assert harness.store.feed_owner(new) is not None
+        assert harness.store.tokens.feed_owner(old) is None
+        assert harness.store.tokens.feed_owner(new) is not None
 
     run(harness, scenario)
 
@@ -218,7 +218,7 @@ def test_stop_after_confirmation(harness: Harness) -> None:
         assert (await harness.send("/stop"))[0].startswith("确定退订吗？")
         assert [b["callback_data"] for b in harness.buttons()] == ["stop:yes", "stop:no"]
         assert (await harness.press("stop:yes"))[0] == "已退订，企业资料和日历链接已删除。"
-        assert harness.store.enterprises() == []
+        assert harness.store.registry.enterprises() == []
 
     run(harness, scenario)
 
@@ -242,7 +242,7 @@ def test_admin_announce_and_refusal(harness: Harness) -> None:
 
     async def scenario() -> None:
         await harness.send(ONE_LINE)
-        blocked = harness.store.subscriber("telegram", "404", display_name=None, now=NOW)
+        blocked = harness.store.registry.subscriber("telegram", "404", display_name=None, now=NOW)
         harness.fake.failures["404"] = [(403, "Forbidden: bot was blocked by the user", None)]
         text = "/announce 2026年技改资金申报通知已发布\n详见市经信局网站 <b>&"
         refused = await harness.send(text, user=USER)
@@ -253,12 +253,12 @@ def test_admin_announce_and_refusal(harness: Harness) -> None:
         assert "\n详见市经信局网站 &lt;b&gt;&amp;" in preview  # HTML-escaped, line break kept
         assert [b["callback_data"] for b in harness.buttons(ADMIN)] == ["ann:yes", "ann:no"]
         sent = "【公告】2026年技改资金申报通知已发布\n详见市经信局网站 <b>&"
-        before = harness.store.counts()
+        before = harness.store.outbox.counts()
         [queued] = await harness.press("ann:yes", chat=ADMIN)
         assert queued.startswith("公告已排入发送队列，共 2 位订阅者（Telegram 2）")
         again = await harness.press("ann:yes", chat=ADMIN)  # a second press sends nothing more
         assert again[0].startswith("没有待确认的公告")
-        assert harness.store.counts()["pending"] == before["pending"] + 2
+        assert harness.store.outbox.counts()["pending"] == before["pending"] + 2
         assert sent not in harness.fake.texts(USER)  # queued, not sent by the chat handler
         dispatcher = dispatcher_for(
             WORLD,
@@ -269,14 +269,14 @@ def test_admin_announce_and_refusal(harness: Harness) -> None:
         )
         await dispatcher.tick()
         assert harness.fake.texts(USER).count(sent) == 1
-        assert not harness.store.subscriber_active(blocked)  # the delivery log says why
+        assert not harness.store.registry.subscriber_active(blocked)  # the delivery log says why
         await dispatcher.tick()
         assert harness.fake.texts(USER).count(sent) == 1
         await harness.send("/announce 不发这条", chat=ADMIN)
         assert (await harness.press("ann:no", chat=ADMIN)) == ["已放弃这条公告，没有发出。"]
         long = await harness.send("/announce " + "字" * 1001, chat=ADMIN)
         assert long == ["公告最多 1000 字，这条有 1001 字，请删减后重新发送。"]
-        after = harness.store.counts()
+        after = harness.store.outbox.counts()
         assert after.get("failed", 0) == before.get("failed", 0) + 1  # the blocked one
 
     run(harness, scenario)
@@ -299,11 +299,11 @@ def test_reminder_delivery_retry_after_and_blocked(harness: Harness) -> None:
         await harness.send(ONE_LINE)
         await harness.send(ONE_LINE.replace("鄂州某光电科技有限公司", "鄂州某二号公司"), chat=200)
         store = harness.store
-        ok = store.subscriber("telegram", str(USER), display_name=None, now=NOW)
-        blocked = store.subscriber("telegram", "200", display_name=None, now=NOW)
+        ok = store.registry.subscriber("telegram", str(USER), display_name=None, now=NOW)
+        blocked = store.registry.subscriber("telegram", "200", display_name=None, now=NOW)
         key = next(
             r.key
-            for r in store.current_rounds()
+            for r in store.rounds.current_rounds()
             if r.policy_id == "talent-living-allowance-masters-doctors"
             and r.close == dt.date(2026, 12, 25)
         )
@@ -319,13 +319,13 @@ def test_reminder_delivery_retry_after_and_blocked(harness: Harness) -> None:
             clock=lambda: clock[0],
             public_url="https://huiqi.example.cn",
         )
-        store.enqueue([Reminder(s, key, 1, "close-33", NOW) for s in (ok, blocked)], now=NOW)
+        store.outbox.enqueue([Reminder(s, key, 1, "close-33", NOW) for s in (ok, blocked)], now=NOW)
         before, before_blocked = len(harness.fake.texts(USER)), len(harness.fake.texts("200"))
         first = await dispatcher.tick()
         assert first.deactivated == [blocked]
         assert first.sent == 0
         assert first.retried >= 1
-        assert store.subscriber_active(blocked) is False
+        assert store.registry.subscriber_active(blocked) is False
         clock[0] = NOW + dt.timedelta(seconds=3)
         second = await dispatcher.tick()
         assert second.sent == first.retried
@@ -371,7 +371,7 @@ def test_group_categories_weekly_digest_and_announcement(harness: Harness) -> No
         done = await harness.send("/subscribe 人才补贴", chat=GROUP, user=ADMIN)
         assert done[0].startswith("已订阅：人才补贴。")
         store = harness.store
-        group = store.subscriber("telegram", str(GROUP), display_name=None, now=NOW)
+        group = store.registry.subscriber("telegram", str(GROUP), display_name=None, now=NOW)
         clock = [NOW]
         dispatcher = dispatcher_for(
             WORLD,
@@ -415,7 +415,7 @@ def test_group_categories_weekly_digest_and_announcement(harness: Harness) -> No
         assert harness.fake.texts(GROUP)[-1].startswith(
             "【通知已发布】产业领域隐形冠军\n申报时间：2027-03-01 至 2027-03-31（已发布"
         ), harness.fake.texts(GROUP)[-1][:80]
-        assert group in [s for s, _, _ in store.category_subscriptions()]
+        assert group in [s for s, _, _ in store.registry.category_subscriptions()]
 
     run(harness, scenario)
 
@@ -434,7 +434,9 @@ def test_admin_publishes_a_round_in_chat(harness: Harness) -> None:
         ].startswith("日期应为 YYYY-MM-DD。")
         reply = (await harness.send(cmd, chat=ADMIN))[0]
         assert reply.startswith("已发布：2026-12-01 至 2026-12-28（第2版）")
-        versions = harness.store.round_versions("talent-living-allowance-masters-doctors#1@2026")
+        versions = harness.store.rounds.round_versions(
+            "talent-living-allowance-masters-doctors#1@2026"
+        )
         assert [(v.version, v.basis) for v in versions] == [(1, "stated"), (2, "confirmed")]
 
     run(harness, scenario)
@@ -498,10 +500,10 @@ def test_sender_maps_every_platform_answer_to_one_result(harness: Harness) -> No
         assert (moved.status, moved.new_address) == ("migrate", "-1009")
         long_text = "\n".join(f"第{i}行：" + "政" * 60 for i in range(150))  # 9,700 characters
         assert (await channel.send(str(USER), long_text)).status == "rejected"  # whole: refused
-        harness.store.subscriber("telegram", str(USER), display_name="甲", now=NOW)
-        harness.store.announce("长公告", author="tg:1", now=NOW)
+        harness.store.registry.subscriber("telegram", str(USER), display_name="甲", now=NOW)
+        harness.store.outbox.announce("长公告", author="tg:1", now=NOW)
         dispatcher = Dispatcher(
-            store=harness.store,
+            store=harness.store.outbox,
             channels={"telegram": channel},
             render=lambda *_: long_text,
             rounds=dict,
@@ -525,15 +527,15 @@ def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None
 
     async def scenario() -> None:
         store = harness.store
-        group = store.subscriber("telegram", str(GROUP), display_name=None, now=NOW)
+        group = store.registry.subscriber("telegram", str(GROUP), display_name=None, now=NOW)
         sync_rounds(store, WORLD.catalog, now=NOW)
         key = next(
             r.key
-            for r in store.current_rounds()
+            for r in store.rounds.current_rounds()
             if r.policy_id == "talent-living-allowance-masters-doctors"
             and r.close == dt.date(2026, 12, 25)
         )
-        store.enqueue([Reminder(group, key, 1, "close-33", NOW)], now=NOW)
+        store.outbox.enqueue([Reminder(group, key, 1, "close-33", NOW)], now=NOW)
         harness.fake.migrated = {str(GROUP): -1009}
         dispatcher = dispatcher_for(
             WORLD,
@@ -545,6 +547,6 @@ def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None
         report = await dispatcher.tick()
         assert (report.moved, report.sent) == (1, 1)
         assert any("千名引硕工程" in t for t in harness.fake.texts(-1009))
-        assert store.subscriber("telegram", "-1009", display_name=None, now=NOW) == group
+        assert store.registry.subscriber("telegram", "-1009", display_name=None, now=NOW) == group
 
     run(harness, scenario)

@@ -304,14 +304,14 @@ def test_reminder_delivered_through_the_dispatcher(
     api, base = fake
     at = dt.datetime(2026, 12, 1, 9, 30, tzinfo=SHANGHAI).astimezone(dt.UTC)
     clock = [at]
-    sub = store.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
+    sub = store.registry.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
     key = next(
         r.key
         for r in _synced(store)
         if r.policy_id == "talent-living-allowance-masters-doctors"
         and r.close == dt.date(2026, 12, 25)
     )
-    store.enqueue([Reminder(sub, key, 1, "open", at)], now=NOW)
+    store.outbox.enqueue([Reminder(sub, key, 1, "open", at)], now=NOW)
     dispatcher = dispatcher_for(
         WORLD,
         store,
@@ -333,7 +333,7 @@ def test_reminder_delivered_through_the_dispatcher(
 
 def _synced(store: Store) -> list[StoredRound]:
     sync_rounds(store, WORLD.catalog, now=NOW)
-    return store.current_rounds()
+    return store.rounds.current_rounds()
 
 
 def test_group_robot_markdown_and_errcode(fake: tuple[FakeWeCom, str]) -> None:
@@ -432,10 +432,10 @@ def test_long_reminder_goes_out_in_parts(fake: tuple[FakeWeCom, str], store: Sto
     lines = [
         f"{i}. 企业“千名引硕工程”人才生活补贴，申报时间 2026-12-01 至 2026-12-25" for i in range(60)
     ]
-    store.subscriber("wecom", "u9", display_name="u9", now=NOW)
-    store.announce("长公告", author="wecom:admin", now=NOW)
+    store.registry.subscriber("wecom", "u9", display_name="u9", now=NOW)
+    store.outbox.announce("长公告", author="wecom:admin", now=NOW)
     dispatcher = Dispatcher(
-        store=store,
+        store=store.outbox,
         channels={"wecom": channel},
         render=lambda *_: "\n".join(lines),
         rounds=dict,
@@ -526,15 +526,17 @@ def test_replay_memory_survives_a_restart(store_url: str) -> None:
     )
     crypto = WeChatCrypto(TOKEN, AES_KEY, CORP)
     before = Store.open(store_url)
-    CallbackGuard(crypto, lambda: NOW, before).open(envelope(encrypted), signature, ts, "n7")
+    CallbackGuard(crypto, lambda: NOW, before.chats).open(envelope(encrypted), signature, ts, "n7")
     before.close()
     after = Store.open(store_url)  # the restarted process
     try:
         with pytest.raises(CallbackError, match="replayed message 77"):
-            CallbackGuard(crypto, lambda: NOW, after).open(envelope(encrypted), signature, ts, "n7")
+            CallbackGuard(crypto, lambda: NOW, after.chats).open(
+                envelope(encrypted), signature, ts, "n7"
+            )
         later = NOW + dt.timedelta(minutes=11)
-        assert after.first_sighting("other", now=later, window=dt.timedelta(minutes=10))
-        assert after.first_sighting("wecom:77", now=later, window=dt.timedelta(minutes=10))
+        assert after.chats.first_sighting("other", now=later, window=dt.timedelta(minutes=10))
+        assert after.chats.first_sighting("wecom:77", now=later, window=dt.timedelta(minutes=10))
     finally:
         after.close()
 
@@ -623,8 +625,8 @@ def test_a_robot_message_cut_short_is_not_sent_again(
     api, base = fake
     [robot] = parse_robots((f"{base}/cgi-bin/webhook/send?key=AAA",), ("talent",))
     long = "\n".join(f"第{i}条 " + "申报" * 30 for i in range(40))  # about 7,500 bytes
-    store.subscriber("wecom-robot", robot.address, display_name="群", now=NOW)
-    store.announce("长公告", author="wecom:admin", now=NOW)
+    store.registry.subscriber("wecom-robot", robot.address, display_name="群", now=NOW)
+    store.outbox.announce("长公告", author="wecom:admin", now=NOW)
 
     async def go() -> Any:
         async with httpx.AsyncClient() as client:
@@ -633,7 +635,7 @@ def test_a_robot_message_cut_short_is_not_sent_again(
             channel = RobotChannel({robot.address: robot.url}, client, limits=quick)
             api.robot_errors = [{}, {"errcode": 45009, "errmsg": "api freq out of limit"}]
             dispatcher = Dispatcher(
-                store=store,
+                store=store.outbox,
                 channels={channel.name: channel},
                 render=lambda *_: long,
                 rounds=dict,
@@ -644,7 +646,7 @@ def test_a_robot_message_cut_short_is_not_sent_again(
 
     first, second = asyncio.run(go())
     assert (first.uncertain, second.claimed) == (1, 0)
-    [row] = store.outbox()
+    [row] = store.outbox.rows()
     assert row["status"] == "uncertain"
     assert row["note"].endswith("第2段未发出：errcode 45009")
     assert len(api.robot_posts) == 1

@@ -58,7 +58,7 @@ def main(url: str, out: str, stop_after: int, now_iso: str) -> None:
         return ",".join(str(i.id) for i in items)
 
     dispatcher = Dispatcher(
-        store=store,
+        store=store.outbox,
         channels={"console": FileChannel(out, stop_after)},
         render=render,
         rounds=lambda: {"r": FarRound()},
@@ -66,7 +66,9 @@ def main(url: str, out: str, stop_after: int, now_iso: str) -> None:
         worker=f"child-{os.getpid()}",
         batch=50,
     )
-    store.recover(now=now, lease=dt.timedelta(0))  # the only dispatcher: take back everything
+    store.outbox.recover(
+        now=now, lease=dt.timedelta(0)
+    )  # the only dispatcher: take back everything
     asyncio.run(dispatcher.tick())
     store.close()
 

@@ -27,10 +27,12 @@ def spawn(url: str, out: Path, stop_after: int) -> subprocess.Popen[bytes]:
 def test_sigkill_mid_send_then_restart(store: Store, store_url: str, tmp_path: Path) -> None:
     """Kill -9 after 500 of 1,000 sends: the restart delivers the rest, one (in flight) twice."""
     subscribers = [
-        store.subscriber("console", f"s{i:04d}", display_name=None, now=NOW) for i in range(COUNT)
+        store.registry.subscriber("console", f"s{i:04d}", display_name=None, now=NOW)
+        for i in range(COUNT)
     ]
     assert (
-        store.enqueue([Reminder(s, "r", 1, "close-7", NOW) for s in subscribers], now=NOW) == COUNT
+        store.outbox.enqueue([Reminder(s, "r", 1, "close-7", NOW) for s in subscribers], now=NOW)
+        == COUNT
     )
     out = tmp_path / "delivered.txt"
 
@@ -48,4 +50,4 @@ def test_sigkill_mid_send_then_restart(store: Store, store_url: str, tmp_path: P
     delivered = Counter(out.read_text(encoding="utf-8").split())
     assert set(delivered) == {f"s{i:04d}" for i in range(COUNT)}
     assert sum(n - 1 for n in delivered.values()) == 1  # only the message in flight at the kill
-    assert store.counts() == {"sent": COUNT}
+    assert store.outbox.counts() == {"sent": COUNT}

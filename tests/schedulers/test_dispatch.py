@@ -58,9 +58,11 @@ def setup(
     )
     result = Setup(store, clock, channel, dispatcher)
     for i in range(firms):
-        enterprise = store.save_enterprise(f"企业{i}", {**TALENT_FIRM, "name": f"企业{i}"}, now=at)
-        sub = store.subscriber("console", f"chat-{i}", display_name=None, now=at)
-        store.subscribe(sub, enterprise, now=at, offsets=offsets)
+        enterprise = store.registry.save_enterprise(
+            f"企业{i}", {**TALENT_FIRM, "name": f"企业{i}"}, now=at
+        )
+        sub = store.registry.subscriber("console", f"chat-{i}", display_name=None, now=at)
+        store.registry.subscribe(sub, enterprise, now=at, offsets=offsets)
         result.subscribers.append(sub)
     replan(store, WORLD, now=at)
     return result
@@ -70,7 +72,7 @@ def run_until(s: Setup, end: dt.datetime) -> None:
     """Tick at every due moment up to `end`, as the scheduler would."""
     while True:
         asyncio.run(s.dispatcher.tick())
-        due = s.store.next_due()
+        due = s.store.outbox.next_due()
         if due is None or due > end:
             s.clock.now = end
             return
@@ -81,7 +83,7 @@ def talent_rows(store: Store) -> list[dict[str, object]]:
     """Outbox rows of the December 2026 talent-subsidy round."""
     return [
         r
-        for r in store.outbox()
+        for r in store.outbox.rows()
         if str(r["round_key"]).startswith("talent-living-allowance-masters-doctors#1@2026")
     ]
 
@@ -122,7 +124,7 @@ def test_three_day_outage(store: Store) -> None:
     assert len(after) == 1
     assert after[0].text.startswith("【补发】系统停机期间未能按时发出以下提醒，现补发：")
     assert "【申报开始】企业“千名引硕工程”人才生活补贴" in after[0].text
-    dropped = [r for r in s.store.outbox() if r["status"] == "dropped"]
+    dropped = [r for r in s.store.outbox.rows() if r["status"] == "dropped"]
     assert [(r["round_key"].split("#")[0], r["kind"]) for r in dropped] == [
         ("provincial-specialized-sophisticated-sme", "close-0")
     ]
@@ -165,11 +167,11 @@ def test_platform_faults_end_delivered_or_deactivated(store: Store) -> None:
     expected = sum(1 for m in channel.sent if m.address == "chat-0")
     assert expected > 5
     assert delivered == {"chat-0": expected, "chat-1": expected, "chat-2": expected, "chat-3": 0}
-    assert s.store.subscriber_active(s.subscribers[3]) is False
-    rows = [r for r in s.store.outbox() if r["due_at"] <= local(2026, 12, 31)]
-    assert {r["status"] for r in s.store.outbox() if r["subscriber_id"] == s.subscribers[3]} == {
-        "failed"
-    }
+    assert s.store.registry.subscriber_active(s.subscribers[3]) is False
+    rows = [r for r in s.store.outbox.rows() if r["due_at"] <= local(2026, 12, 31)]
+    assert {
+        r["status"] for r in s.store.outbox.rows() if r["subscriber_id"] == s.subscribers[3]
+    } == {"failed"}
     assert {r["status"] for r in rows if r["subscriber_id"] != s.subscribers[3]} == {"sent"}
 
 
@@ -208,19 +210,19 @@ def test_announcement_is_its_own_message_and_outlives_no_round(store: Store) -> 
     """An announcement due with a reminder goes out as a message of its own (not folded into a
     digest, not dropped for naming no round), once; a late one carries the day it was made."""
     s = setup(store, at=local(2026, 11, 20))
-    due = store.next_due()
+    due = store.outbox.next_due()
     assert due is not None
     s.clock.now = due
-    number, by_channel = store.announce("第一条公告", author="tg:1", now=due)
+    number, by_channel = store.outbox.announce("第一条公告", author="tg:1", now=due)
     assert by_channel == {"console": 1}
     asyncio.run(s.dispatcher.tick())
     texts = [m.text for m in s.channel.sent]
     assert texts.count("【公告】第一条公告") == 1
     assert any(t != "【公告】第一条公告" for t in texts)  # the reminder due then, apart
-    store.announce("停机时发的公告", author="tg:1", now=local(2026, 12, 1))
+    store.outbox.announce("停机时发的公告", author="tg:1", now=local(2026, 12, 1))
     s.clock.now = local(2026, 12, 3)  # the dispatcher was down for two days
     asyncio.run(s.dispatcher.tick())
     asyncio.run(s.dispatcher.tick())
     later = [m.text for m in s.channel.sent].count("【公告】（12月1日发布）停机时发的公告")
     assert later == 1
-    assert store.announcements([number]) == {number: ("第一条公告", due)}
+    assert store.outbox.announcements([number]) == {number: ("第一条公告", due)}

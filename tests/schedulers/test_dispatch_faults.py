@@ -59,7 +59,7 @@ def render(items: Any, rounds: Any, late: bool, at: dt.datetime, caps: Capabilit
 def dispatcher(store: Store, clock: list[dt.datetime], **sinks: Sink) -> Dispatcher:
     """A dispatcher on the store with the given sinks, a test clock and a short send timeout."""
     return Dispatcher(
-        store=store,
+        store=store.outbox,
         channels=dict[str, Channel](sinks),
         render=render,
         rounds=lambda: {"r": FarRound()},
@@ -71,14 +71,14 @@ def dispatcher(store: Store, clock: list[dt.datetime], **sinks: Sink) -> Dispatc
 
 def subscribers(store: Store, channel: str, *addresses: str) -> list[int]:
     """One subscriber per address, each with one reminder due now."""
-    ids = [store.subscriber(channel, a, display_name=None, now=NOW) for a in addresses]
-    store.enqueue([Reminder(s, "r", 1, "open", NOW) for s in ids], now=NOW)
+    ids = [store.registry.subscriber(channel, a, display_name=None, now=NOW) for a in addresses]
+    store.outbox.enqueue([Reminder(s, "r", 1, "open", NOW) for s in ids], now=NOW)
     return ids
 
 
 def statuses(store: Store) -> dict[int, tuple[str, str | None]]:
     """Each outbox row's status and note, by subscriber."""
-    return {r["subscriber_id"]: (r["status"], r["note"]) for r in store.outbox()}
+    return {r["subscriber_id"]: (r["status"], r["note"]) for r in store.outbox.rows()}
 
 
 def test_a_raising_send_costs_only_its_own_row_then_ends_dead(store: Store) -> None:
@@ -97,7 +97,9 @@ def test_a_raising_send_costs_only_its_own_row_then_ends_dead(store: Store) -> N
     status, note = statuses(store)[b]
     assert status == "dead"
     assert note == "8次尝试后放弃：意外错误：RuntimeError"
-    assert store.subscriber_active(b) is True  # the chat is still there; the message is not
+    assert (
+        store.registry.subscriber_active(b) is True
+    )  # the chat is still there; the message is not
     assert d.health["console"].state == "failing"
 
 
@@ -114,7 +116,7 @@ def test_a_hung_channel_stalls_only_itself(store: Store) -> None:
     assert report.uncertain == 1
     assert statuses(store)[s1][0] == "uncertain"
     assert statuses(store)[s2][0] == "pending"  # held back, no attempt spent
-    assert {r["attempts"] for r in store.outbox() if r["subscriber_id"] == s2} == {0}
+    assert {r["attempts"] for r in store.outbox.rows() if r["subscriber_id"] == s2} == {0}
     assert all(statuses(store)[i][0] == "sent" for i in f)
     assert d.health["slow"].state == "down"
     assert d.health["fast"].state == "ok"
@@ -135,7 +137,7 @@ def test_a_moved_chat_is_followed_in_the_same_tick(store: Store) -> None:
     assert [addr for addr, _ in sink.sent] == ["-1009"]
     assert report.moved == 1
     assert statuses(store)[group][0] == "sent"
-    assert store.subscriber("console", "-1009", display_name=None, now=NOW) == group
+    assert store.registry.subscriber("console", "-1009", display_name=None, now=NOW) == group
 
 
 def test_unknown_channel_rows_wait_without_spending_attempts(store: Store) -> None:
@@ -145,7 +147,7 @@ def test_unknown_channel_rows_wait_without_spending_attempts(store: Store) -> No
     subscribers(store, "wecom", "zhangsan")
     report = asyncio.run(d.tick())
     assert report.retried == 1
-    (row,) = store.outbox()
+    (row,) = store.outbox.rows()
     assert (row["status"], row["attempts"], row["note"]) == ("pending", 0, "渠道 wecom 未开启")
 
 
@@ -157,8 +159,8 @@ def test_slow_sends_keep_their_lease(store: Store) -> None:
 
     def slow_and_watched(_address: str) -> None:
         clock[0] += dt.timedelta(minutes=2)  # each message takes two minutes
-        store.recover(now=clock[0], lease=LEASE)
-        other.extend(store.claim(now=clock[0], worker="other", limit=100))
+        store.outbox.recover(now=clock[0], lease=LEASE)
+        other.extend(store.outbox.claim(now=clock[0], worker="other", limit=100))
 
     sink = Sink(on_send=slow_and_watched)
     d = dispatcher(store, clock, console=sink)
@@ -167,19 +169,21 @@ def test_slow_sends_keep_their_lease(store: Store) -> None:
     assert other == []
     assert report.lost_lease == 0
     assert sorted(addr for addr, _ in sink.sent) == [f"c{i}" for i in range(8)]
-    assert {r["status"] for r in store.outbox()} == {"sent"}
+    assert {r["status"] for r in store.outbox.rows()} == {"sent"}
 
 
 def test_recording_a_result_checks_who_holds_the_row(store: Store) -> None:
     """A dispatcher whose lease was taken over cannot mark the row sent: the new owner decides."""
     (sub,) = subscribers(store, "console", "a")
-    (mine,) = store.claim(now=NOW, worker="first", limit=10)
+    (mine,) = store.outbox.claim(now=NOW, worker="first", limit=10)
     later = NOW + LEASE
-    assert store.recover(now=later, lease=LEASE) == 1
-    (theirs,) = store.claim(now=later, worker="second", limit=10)
-    assert store.mark_sent([mine.id], now=later, late=False, worker="first") == []
+    assert store.outbox.recover(now=later, lease=LEASE) == 1
+    (theirs,) = store.outbox.claim(now=later, worker="second", limit=10)
+    assert store.outbox.mark_sent([mine.id], now=later, late=False, worker="first") == []
     assert statuses(store)[sub][0] == "sending"
-    assert store.mark_sent([theirs.id], now=later, late=False, worker="second") == [theirs.id]
+    assert store.outbox.mark_sent([theirs.id], now=later, late=False, worker="second") == [
+        theirs.id
+    ]
     assert statuses(store)[sub][0] == "sent"
 
 

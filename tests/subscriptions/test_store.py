@@ -21,39 +21,45 @@ def reminder(subscriber: int, kind: str = "close-7", version: int = 1) -> Remind
 
 def test_enqueue_is_idempotent(store: Store) -> None:
     """The same (subscriber, round version, kind) is stored once, however often planned."""
-    sub = store.subscriber("console", "a", display_name=None, now=NOW)
-    assert store.enqueue([reminder(sub), reminder(sub, "close-3")], now=NOW) == 2
-    assert store.enqueue([reminder(sub), reminder(sub, "close-3")], now=NOW) == 0
-    assert store.counts() == {"pending": 2}
+    sub = store.registry.subscriber("console", "a", display_name=None, now=NOW)
+    assert store.outbox.enqueue([reminder(sub), reminder(sub, "close-3")], now=NOW) == 2
+    assert store.outbox.enqueue([reminder(sub), reminder(sub, "close-3")], now=NOW) == 0
+    assert store.outbox.counts() == {"pending": 2}
 
 
 def test_claim_takes_each_row_once(store: Store) -> None:
     """Two workers claiming in turn never get the same row."""
-    subs = [store.subscriber("console", str(i), display_name=None, now=NOW) for i in range(5)]
-    store.enqueue([reminder(s) for s in subs], now=NOW)
-    first = store.claim(now=NOW, worker="a", limit=3)
-    second = store.claim(now=NOW, worker="b", limit=3)
+    subs = [
+        store.registry.subscriber("console", str(i), display_name=None, now=NOW) for i in range(5)
+    ]
+    store.outbox.enqueue([reminder(s) for s in subs], now=NOW)
+    first = store.outbox.claim(now=NOW, worker="a", limit=3)
+    second = store.outbox.claim(now=NOW, worker="b", limit=3)
     assert len(first) == 3
     assert len(second) == 2
     assert {c.id for c in first} & {c.id for c in second} == set()
-    assert store.claim(now=NOW, worker="c", limit=3) == []
+    assert store.outbox.claim(now=NOW, worker="c", limit=3) == []
 
 
 def test_recover_returns_stale_sending_rows(store: Store) -> None:
     """Rows left in sending past the lease go back to pending; fresh ones stay."""
-    sub = store.subscriber("console", "a", display_name=None, now=NOW)
-    store.enqueue([reminder(sub)], now=NOW)
-    store.claim(now=NOW, worker="a", limit=10)
-    assert store.recover(now=NOW + dt.timedelta(minutes=1), lease=dt.timedelta(minutes=5)) == 0
-    assert store.recover(now=NOW + dt.timedelta(minutes=6), lease=dt.timedelta(minutes=5)) == 1
-    assert store.counts() == {"pending": 1}
+    sub = store.registry.subscriber("console", "a", display_name=None, now=NOW)
+    store.outbox.enqueue([reminder(sub)], now=NOW)
+    store.outbox.claim(now=NOW, worker="a", limit=10)
+    assert (
+        store.outbox.recover(now=NOW + dt.timedelta(minutes=1), lease=dt.timedelta(minutes=5)) == 0
+    )
+    assert (
+        store.outbox.recover(now=NOW + dt.timedelta(minutes=6), lease=dt.timedelta(minutes=5)) == 1
+    )
+    assert store.outbox.counts() == {"pending": 1}
 
 
 def put(
     store: Store, close: dt.date, *, basis: Basis, source: str, open: dt.date | None = None
 ) -> tuple:  # type: ignore[type-arg]
     """Record a version of round k of policy p."""
-    return store.put_round(
+    return store.rounds.put_round(
         key="k",
         policy_id="p",
         open=open,
@@ -78,32 +84,35 @@ def test_round_versions_and_admin_precedence(store: Store) -> None:
     assert (old, v2.version, v2.basis) == (v1, 2, Basis.CONFIRMED)
     _, again = put(store, dt.date(2026, 12, 10), basis=Basis.ESTIMATED, source="catalog")
     assert again == v2
-    assert [r.version for r in store.round_versions("k")] == [1, 2]
-    assert store.current_rounds() == [v2]
+    assert [r.version for r in store.rounds.round_versions("k")] == [1, 2]
+    assert store.rounds.current_rounds() == [v2]
 
 
 def test_instants_come_back_in_utc(store: Store) -> None:
     """An instant stored in Shanghai time comes back as the same UTC instant."""
-    sub = store.subscriber("console", "a", display_name=None, now=NOW)
+    sub = store.registry.subscriber("console", "a", display_name=None, now=NOW)
     shanghai = dt.timezone(dt.timedelta(hours=8))
     due = dt.datetime(2026, 12, 1, 9, 30, tzinfo=shanghai)
-    store.enqueue([Reminder(sub, "r", 1, "open", due)], now=NOW)
-    [row] = store.outbox()
+    store.outbox.enqueue([Reminder(sub, "r", 1, "open", due)], now=NOW)
+    [row] = store.outbox.rows()
     assert row["due_at"] == due
     assert row["due_at"].tzinfo == dt.UTC
 
 
 def test_concurrent_claims_never_overlap(store: Store, store_url: str) -> None:
     """Four dispatchers claiming at once share the rows without overlap (SKIP LOCKED on PG)."""
-    subs = [store.subscriber("console", f"c{i}", display_name=None, now=NOW) for i in range(400)]
-    store.enqueue([reminder(s) for s in subs], now=NOW)
+    subs = [
+        store.registry.subscriber("console", f"c{i}", display_name=None, now=NOW)
+        for i in range(400)
+    ]
+    store.outbox.enqueue([reminder(s) for s in subs], now=NOW)
     stores = [Store.open(store_url) for _ in range(4)]
     barrier = threading.Barrier(4)
     claimed: list[list[int]] = [[] for _ in stores]
 
     def work(n: int) -> None:
         barrier.wait()
-        while batch := stores[n].claim(now=NOW, worker=f"w{n}", limit=25):
+        while batch := stores[n].outbox.claim(now=NOW, worker=f"w{n}", limit=25):
             claimed[n].extend(c.id for c in batch)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
@@ -121,22 +130,22 @@ def test_concurrent_claims_never_overlap(store: Store, store_url: str) -> None:
 def test_enqueue_retimes_untried_rows_when_the_plan_moves(store: Store) -> None:
     """A newer holiday calendar moves a planned reminder: the pending row follows the new
     plan, while a row already sent or tried keeps its history."""
-    sub = store.subscriber("console", "c1", display_name=None, now=NOW)
+    sub = store.registry.subscriber("console", "c1", display_name=None, now=NOW)
     first = NOW + dt.timedelta(days=70)
     moved = first - dt.timedelta(days=3)  # the day turned out to be a holiday
-    store.enqueue([Reminder(sub, "r#1@2027", 1, "close-7", first)], now=NOW)
-    store.enqueue([Reminder(sub, "r#1@2027", 1, "open", NOW)], now=NOW)
-    (sent,) = store.claim(now=NOW, worker="w", limit=10)
-    store.mark_sent([sent.id], now=NOW, late=False, worker="w")
+    store.outbox.enqueue([Reminder(sub, "r#1@2027", 1, "close-7", first)], now=NOW)
+    store.outbox.enqueue([Reminder(sub, "r#1@2027", 1, "open", NOW)], now=NOW)
+    (sent,) = store.outbox.claim(now=NOW, worker="w", limit=10)
+    store.outbox.mark_sent([sent.id], now=NOW, late=False, worker="w")
     again = [
         Reminder(sub, "r#1@2027", 1, "close-7", moved),
         Reminder(sub, "r#1@2027", 1, "open", NOW + dt.timedelta(hours=1)),
     ]
-    assert store.enqueue(again, now=NOW) == 1
-    rows = {r["kind"]: r for r in store.outbox()}
+    assert store.outbox.enqueue(again, now=NOW) == 1
+    rows = {r["kind"]: r for r in store.outbox.rows()}
     assert rows["close-7"]["due_at"] == moved
     assert rows["open"]["due_at"] == NOW  # sent already: its record is not rewritten
-    assert store.enqueue(again, now=NOW) == 0  # nothing moved this time
+    assert store.outbox.enqueue(again, now=NOW) == 0  # nothing moved this time
 
 
 def test_one_chat_writing_at_once_makes_one_subscriber_and_one_enterprise(
@@ -153,10 +162,10 @@ def test_one_chat_writing_at_once_makes_one_subscriber_and_one_enterprise(
     def work(n: int) -> None:
         try:
             barrier.wait()
-            sub = stores[n].subscriber("telegram", "100", display_name=None, now=NOW)
+            sub = stores[n].registry.subscriber("telegram", "100", display_name=None, now=NOW)
             ids.append(sub)
             profile = {"name": "鄂州某公司", "industry": "C39", "employees": n + 1}
-            enterprises.append(stores[n].register(sub, profile, now=NOW))
+            enterprises.append(stores[n].registry.register(sub, profile, now=NOW))
         except BaseException as exc:
             errors.append(exc)
 
@@ -172,8 +181,8 @@ def test_one_chat_writing_at_once_makes_one_subscriber_and_one_enterprise(
         assert errors == []
         assert len(set(ids)) == 1
         assert len(set(enterprises)) == 1
-        assert [name for _, name, _ in store.enterprises()] == ["鄂州某公司"]
-        assert len(store.subscriptions()) == 1
+        assert [name for _, name, _ in store.registry.enterprises()] == ["鄂州某公司"]
+        assert len(store.registry.subscriptions()) == 1
     finally:
         store.close()
 
@@ -181,9 +190,9 @@ def test_one_chat_writing_at_once_makes_one_subscriber_and_one_enterprise(
 def test_unregister_is_one_transaction(store: Store) -> None:
     """A failure while deleting an enterprise leaves the registration and its pending
     reminders as they were (before, the reminders were failed in a transaction of their own)."""
-    sub = store.subscriber("console", "a", display_name=None, now=NOW)
-    store.register(sub, {"name": "甲公司", "industry": "C39"}, now=NOW)
-    store.enqueue([reminder(sub)], now=NOW)
+    sub = store.registry.subscriber("console", "a", display_name=None, now=NOW)
+    store.registry.register(sub, {"name": "甲公司", "industry": "C39"}, now=NOW)
+    store.outbox.enqueue([reminder(sub)], now=NOW)
 
     def refuse(conn: object, cursor: object, statement: str, *args: object) -> None:
         if statement.startswith("DELETE FROM enterprises"):
@@ -192,35 +201,35 @@ def test_unregister_is_one_transaction(store: Store) -> None:
     event.listen(store.engine, "before_cursor_execute", refuse)
     try:
         with pytest.raises(RuntimeError):
-            store.unregister(sub, now=NOW)
+            store.registry.unregister(sub, now=NOW)
     finally:
         event.remove(store.engine, "before_cursor_execute", refuse)
-    assert store.registration(sub) is not None
-    assert store.counts() == {"pending": 1}
-    assert store.unregister(sub, now=NOW) is True
-    assert store.registration(sub) is None
-    assert store.counts() == {"failed": 1}
-    assert store.unregister(sub, now=NOW) is False
+    assert store.registry.registration(sub) is not None
+    assert store.outbox.counts() == {"pending": 1}
+    assert store.registry.unregister(sub, now=NOW) is True
+    assert store.registry.registration(sub) is None
+    assert store.outbox.counts() == {"failed": 1}
+    assert store.registry.unregister(sub, now=NOW) is False
 
 
 def test_chat_drafts_are_kept_per_chat_and_taken_once(store: Store) -> None:
     """A conversation survives in the store, is replaced by the next one of the chat, and of
     two takes only the first gets it."""
-    assert store.draft("wecom", "u1") is None
-    store.put_draft("wecom", "u1", "register", {"step": "name"}, now=NOW)
-    store.put_draft("wecom", "u2", "announce", {"text": "公告"}, now=NOW)
+    assert store.chats.draft("wecom", "u1") is None
+    store.chats.put_draft("wecom", "u1", "register", {"step": "name"}, now=NOW)
+    store.chats.put_draft("wecom", "u2", "announce", {"text": "公告"}, now=NOW)
     later = NOW + dt.timedelta(minutes=1)
-    store.put_draft("wecom", "u1", "register", {"step": "industry", "name": "甲"}, now=later)
-    found = store.draft("wecom", "u1")
+    store.chats.put_draft("wecom", "u1", "register", {"step": "industry", "name": "甲"}, now=later)
+    found = store.chats.draft("wecom", "u1")
     assert found is not None
     assert (found.kind, found.data, found.updated_at) == (
         "register",
         {"step": "industry", "name": "甲"},
         later,
     )
-    assert store.take_draft("wecom", "u2", "register") is None  # another kind: left alone
-    taken = store.take_draft("wecom", "u2", "announce")
+    assert store.chats.take_draft("wecom", "u2", "register") is None  # another kind: left alone
+    taken = store.chats.take_draft("wecom", "u2", "announce")
     assert taken is not None
     assert taken.data == {"text": "公告"}
-    assert store.take_draft("wecom", "u2") is None
-    assert store.draft("telegram", "u1") is None  # chats of other channels are apart
+    assert store.chats.take_draft("wecom", "u2") is None
+    assert store.chats.draft("telegram", "u1") is None  # chats of other channels are apart

@@ -1,0 +1,121 @@
+"""The database under the repositories: engine, migrations, sessions, and the values they return."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from schedulers import Basis
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class Status(StrEnum):
+    """Where an outbox row stands: pending -> sending -> one of the ends."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher (claimed_by), under a lease
+    SENT = "sent"
+    FAILED = "failed"  # the subscriber cannot be reached (blocked, left): it was deactivated
+    DROPPED = "dropped"  # no longer worth sending (its round closed or is gone)
+    DEAD = "dead"  # given up after the last attempt, or refused by the platform; the log says why
+    UNCERTAIN = "uncertain"  # the platform may have it: the request went out, no answer came
+
+
+PENDING, SENDING, SENT, FAILED, DROPPED, DEAD, UNCERTAIN = Status
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRound:
+    """The current version of a round."""
+
+    key: str
+    version: int
+    policy_id: str
+    open: dt.date | None
+    close: dt.date | None
+    basis: Basis
+    label: str | None
+    notice_url: str | None
+    source: str
+    recorded_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDraft:
+    """A conversation in progress in one chat: what it is and its answers so far."""
+
+    kind: str  # "register" | "announce"
+    data: dict[str, Any]
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox row claimed for sending, with its subscriber."""
+
+    id: int
+    subscriber_id: int
+    channel: str
+    address: str
+    round_key: str
+    round_version: int
+    kind: str
+    due_at: dt.datetime
+    attempts: int
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; a SQLite file's folder is created, WAL and foreign keys turned on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the newest migration."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Repository:
+    """One part of the store: it opens its transactions on the store's sessions."""
+
+    def __init__(self, sessions: sessionmaker[Session], dialect: str) -> None:
+        self._sessions = sessions
+        self.dialect = dialect
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session

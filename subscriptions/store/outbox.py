@@ -1,0 +1,445 @@
+"""The outbox: queued messages, claims under a lease, results and the delivery log; and what a
+send learns of its subscriber (moved, gone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import insert as sqlalchemy_insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from schedulers import ANNOUNCEMENT, Kind, Reminder
+from subscriptions._tables import (
+    AnnouncementRow,
+    DeliveryRow,
+    OutboxRow,
+    SubscriberRow,
+)
+from subscriptions.store._db import (
+    DEAD,
+    DROPPED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+    Claimed,
+    Repository,
+    Status,
+)
+
+
+class Outbox(Repository):
+    """Queued messages, claims under a lease, results, the delivery log, announcements."""
+
+    def forget_planned(self, subscriber_id: int, *, after: dt.datetime) -> int:
+        """Delete a subscriber's planned reminders (open, close-N) still waiting past `after`,
+        so that planning anew follows changed preferences; return how many."""
+        with self.session() as s:
+            stmt = delete(OutboxRow).where(
+                OutboxRow.subscriber_id == subscriber_id,
+                OutboxRow.status == PENDING,
+                OutboxRow.due_at > after,
+                (OutboxRow.kind == Kind.OPEN) | OutboxRow.kind.like(f"{Kind.CLOSE}-%"),
+            )
+            return max(cast(CursorResult[Any], s.execute(stmt)).rowcount, 0)
+
+    def enqueue(self, reminders: Iterable[Reminder], *, now: dt.datetime) -> int:
+        """Insert reminders; one already there (same subscriber, round version, kind) and not
+        yet tried is re-timed when the plan moved it (a newer holiday calendar, say), and
+        left alone otherwise. Return how many rows were inserted or re-timed."""
+        values = [
+            {
+                "subscriber_id": r.subscriber_id,
+                "round_key": r.round_key,
+                "round_version": r.round_version,
+                "kind": r.kind,
+                "due_at": r.due_at,
+                "next_attempt_at": r.due_at,
+                "status": PENDING,
+                "attempts": 0,
+                "late": False,
+                "created_at": now,
+            }
+            for r in reminders
+        ]
+        if not values:
+            return 0
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        inserted = 0
+        with self.session() as s:
+            for start in range(0, len(values), 500):
+                rows = insert(OutboxRow).values(values[start : start + 500])
+                stmt = rows.on_conflict_do_update(
+                    index_elements=["subscriber_id", "round_key", "round_version", "kind"],
+                    set_={
+                        "due_at": rows.excluded.due_at,
+                        "next_attempt_at": rows.excluded.next_attempt_at,
+                    },
+                    where=(OutboxRow.status == PENDING)
+                    & (OutboxRow.attempts == 0)
+                    & (OutboxRow.due_at != rows.excluded.due_at),
+                ).returning(OutboxRow.id)
+                inserted += len(s.connection().execute(stmt).all())
+        return inserted
+
+    def recover(self, *, now: dt.datetime, lease: dt.timedelta) -> int:
+        """Return rows left in `sending` longer than `lease` (a crashed sender) to `pending`."""
+        with self.session() as s:
+            stmt = (
+                update(OutboxRow)
+                .where(OutboxRow.status == SENDING, OutboxRow.claimed_at <= now - lease)
+                .values(status=PENDING, claimed_by=None, next_attempt_at=now)
+            )
+            result = cast(CursorResult[Any], s.execute(stmt))
+            return max(result.rowcount, 0)
+
+    def claim(
+        self,
+        *,
+        now: dt.datetime,
+        worker: str,
+        limit: int,
+        channels: Collection[str] | None = None,
+        other_than: Collection[str] | None = None,
+    ) -> list[Claimed]:
+        """Claim up to `limit` due rows of active subscribers for `worker`, oldest first:
+        of the subscribers on `channels` only, or on none of `other_than`, when given."""
+        with self.session() as s:
+            due = (
+                select(OutboxRow.id)
+                .join(SubscriberRow, SubscriberRow.id == OutboxRow.subscriber_id)
+                .where(
+                    OutboxRow.status == PENDING,
+                    OutboxRow.next_attempt_at <= now,
+                    SubscriberRow.active.is_(True),
+                )
+                .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+                .limit(limit)
+            )
+            if channels is not None:
+                due = due.where(SubscriberRow.channel.in_(list(channels)))
+            if other_than:
+                due = due.where(SubscriberRow.channel.not_in(list(other_than)))
+            if self.dialect == "postgresql":
+                due = due.with_for_update(skip_locked=True, of=OutboxRow)
+            ids = list(s.scalars(due))
+            if not ids:
+                return []
+            s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids), OutboxRow.status == PENDING)
+                .values(status=SENDING, claimed_by=worker, claimed_at=now)
+            )
+            rows = s.execute(
+                select(OutboxRow, SubscriberRow.channel, SubscriberRow.address)
+                .join(SubscriberRow, SubscriberRow.id == OutboxRow.subscriber_id)
+                .where(
+                    OutboxRow.id.in_(ids),
+                    OutboxRow.claimed_by == worker,
+                    OutboxRow.status == SENDING,
+                )
+                .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            )
+            return [
+                Claimed(
+                    o.id,
+                    o.subscriber_id,
+                    channel,
+                    address,
+                    o.round_key,
+                    o.round_version,
+                    o.kind,
+                    o.due_at,
+                    o.attempts,
+                )
+                for o, channel, address in rows
+            ]
+
+    def _finish(self, ids: Sequence[int], **how: Any) -> list[int]:
+        """`_finish_in` in a transaction of its own."""
+        if not ids:
+            return []
+        with self.session() as s:
+            return self._finish_in(s, ids, **how)
+
+    @staticmethod
+    def _finish_in(
+        s: Session,
+        ids: Sequence[int],
+        *,
+        now: dt.datetime,
+        result: str,
+        detail: str | None,
+        worker: str | None = None,
+        **values: Any,
+    ) -> list[int]:
+        """Set `values` on the rows and log `result`, in the caller's transaction; with
+        `worker`, only on the rows that worker still holds in `sending` (a row whose lease
+        another dispatcher took over is left to that dispatcher). Return the ids changed."""
+        stmt = update(OutboxRow).where(OutboxRow.id.in_(list(ids)))
+        if worker is not None:
+            stmt = stmt.where(OutboxRow.status == SENDING, OutboxRow.claimed_by == worker)
+        changed = list(s.scalars(stmt.values(**values).returning(OutboxRow.id)))
+        s.add_all(DeliveryRow(outbox_id=i, at=now, result=result, detail=detail) for i in changed)
+        return changed
+
+    def _settle(
+        self,
+        status: Status,
+        ids: Sequence[int],
+        *,
+        now: dt.datetime,
+        detail: str,
+        worker: str | None,
+    ) -> list[int]:
+        """End rows in `status`, with `detail` as their note and in the log."""
+        return self._finish(
+            ids,
+            now=now,
+            result=str(status),
+            detail=detail,
+            worker=worker,
+            status=status,
+            note=detail,
+        )
+
+    def mark_sent(
+        self, ids: Sequence[int], *, now: dt.datetime, late: bool, worker: str | None = None
+    ) -> list[int]:
+        """The message went out; return the ids recorded (with `worker`: those it held)."""
+        return self._finish(
+            ids,
+            now=now,
+            result="sent",
+            detail="补发" if late else None,
+            worker=worker,
+            status=SENT,
+            sent_at=now,
+            late=late,
+        )
+
+    def mark_retry(
+        self,
+        ids: Sequence[int],
+        *,
+        now: dt.datetime,
+        at: dt.datetime,
+        detail: str,
+        worker: str | None = None,
+        count: bool = True,
+    ) -> list[int]:
+        """Try again at `at` (after a retry-after or a transient error); `count=False` when
+        the row was not at fault (its channel was down), so it spends no attempt."""
+        return self._finish(
+            ids,
+            now=now,
+            result="retry",
+            detail=detail,
+            worker=worker,
+            status=PENDING,
+            next_attempt_at=at,
+            attempts=OutboxRow.attempts + (1 if count else 0),
+            claimed_by=None,
+            note=detail,
+        )
+
+    def renew(self, ids: Sequence[int], *, now: dt.datetime, worker: str) -> list[int]:
+        """Extend the lease of rows `worker` is still sending; return those it still holds."""
+        if not ids:
+            return []
+        with self.session() as s:
+            stmt = (
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(list(ids)),
+                    OutboxRow.status == SENDING,
+                    OutboxRow.claimed_by == worker,
+                )
+                .values(claimed_at=now)
+                .returning(OutboxRow.id)
+            )
+            return list(s.scalars(stmt))
+
+    def mark_dead(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]:
+        """Given up on these messages (attempts spent, or refused as sent): the subscriber
+        stays active; the log and the note say why."""
+        return self._settle(DEAD, ids, now=now, detail=detail, worker=worker)
+
+    def mark_uncertain(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]:
+        """The request went out and no answer came: perhaps delivered, so never resent."""
+        return self._settle(UNCERTAIN, ids, now=now, detail=detail, worker=worker)
+
+    def move_subscriber(self, subscriber_id: int, address: str) -> int:
+        """The chat at a subscriber's address moved to `address` (a Telegram group became a
+        supergroup): follow it. Return the subscriber id that now holds the new address."""
+        with self.session() as s:
+            row = s.get(SubscriberRow, subscriber_id)
+            if row is None:
+                return subscriber_id
+            there = s.scalar(
+                select(SubscriberRow).where(
+                    SubscriberRow.channel == row.channel, SubscriberRow.address == address
+                )
+            )
+            if there is None:
+                row.address = address
+                return subscriber_id
+            # The new chat subscribed itself already: the old address is gone for good.
+            row.active, row.deactivated_reason = False, f"群已迁移到 {address}"
+            return there.id
+
+    def deactivate(self, subscriber_id: int, reason: str) -> None:
+        """Stop sending to a subscriber (it blocked the bot, or its chat is gone)."""
+        with self.session() as s:
+            s.execute(
+                update(SubscriberRow)
+                .where(SubscriberRow.id == subscriber_id)
+                .values(active=False, deactivated_reason=reason)
+            )
+
+    def mark_failed(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]:
+        """Given up: the subscriber cannot be reached (blocked the bot, left, was removed)."""
+        return self._settle(FAILED, ids, now=now, detail=detail, worker=worker)
+
+    def mark_dropped(
+        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    ) -> list[int]:
+        """Not sent on purpose (the round closed while huiqi was down); the log says why."""
+        return self._settle(DROPPED, ids, now=now, detail=detail, worker=worker)
+
+    def fail_pending_of(self, subscriber_id: int, *, now: dt.datetime, detail: str) -> int:
+        """Give up every pending row of a subscriber that can no longer be reached."""
+        with self.session() as s:
+            ids = list(
+                s.scalars(
+                    select(OutboxRow.id).where(
+                        OutboxRow.subscriber_id == subscriber_id, OutboxRow.status == PENDING
+                    )
+                )
+            )
+        if ids:
+            self.mark_failed(ids, now=now, detail=detail)
+        return len(ids)
+
+    def supersede(self, round_key: str, version: int, *, now: dt.datetime) -> int:
+        """Drop pending reminders of older versions of a round (its dates changed)."""
+        with self.session() as s:
+            ids = list(
+                s.scalars(
+                    select(OutboxRow.id).where(
+                        OutboxRow.round_key == round_key,
+                        OutboxRow.round_version < version,
+                        OutboxRow.status == PENDING,
+                    )
+                )
+            )
+        if ids:
+            self.mark_dropped(ids, now=now, detail=f"轮次日期已更新为第{version}版")
+        return len(ids)
+
+    def next_due(self) -> dt.datetime | None:
+        """When the earliest pending row becomes due, if any."""
+        with self.session() as s:
+            return s.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
+            )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every outbox row (for the command line and tests), by id."""
+        with self.session() as s:
+            rows = s.scalars(select(OutboxRow).order_by(OutboxRow.id))
+            return [
+                {
+                    "id": o.id,
+                    "subscriber_id": o.subscriber_id,
+                    "round_key": o.round_key,
+                    "round_version": o.round_version,
+                    "kind": o.kind,
+                    "due_at": o.due_at,
+                    "status": o.status,
+                    "attempts": o.attempts,
+                    "late": o.late,
+                    "note": o.note,
+                    "sent_at": o.sent_at,
+                }
+                for o in rows
+            ]
+
+    def announce(self, text: str, *, author: str, now: dt.datetime) -> tuple[int, dict[str, int]]:
+        """Queue an announcement to every active subscriber, in one transaction; return its id
+        and how many subscribers of each channel it goes to. The dispatcher sends it."""
+        with self.session() as s:
+            subscribers = s.execute(
+                select(SubscriberRow.id, SubscriberRow.channel)
+                .where(SubscriberRow.active.is_(True))
+                .order_by(SubscriberRow.id)
+            ).all()
+            row = AnnouncementRow(
+                text=text, author=author, recipients=len(subscribers), created_at=now
+            )
+            s.add(row)
+            s.flush()
+            key = f"{ANNOUNCEMENT}:{row.id}"
+            if subscribers:
+                s.execute(
+                    sqlalchemy_insert(OutboxRow),
+                    [
+                        {
+                            "subscriber_id": sid,
+                            "round_key": key,
+                            "round_version": 1,
+                            "kind": ANNOUNCEMENT,
+                            "due_at": now,
+                            "next_attempt_at": now,
+                            "status": PENDING,
+                            "attempts": 0,
+                            "late": False,
+                            "created_at": now,
+                        }
+                        for sid, _ in subscribers
+                    ],
+                )
+            by_channel: dict[str, int] = {}
+            for _, channel in subscribers:
+                by_channel[channel] = by_channel.get(channel, 0) + 1
+            return row.id, by_channel
+
+    def announcements(self, ids: Collection[int]) -> dict[int, tuple[str, dt.datetime]]:
+        """The text and time of announcements, by id."""
+        with self.session() as s:
+            rows = s.execute(
+                select(AnnouncementRow.id, AnnouncementRow.text, AnnouncementRow.created_at).where(
+                    AnnouncementRow.id.in_(list(ids))
+                )
+            )
+            return {int(i): (str(t), at) for i, t, at in rows}
+
+    def told_about(self, round_key: str) -> list[int]:
+        """Subscribers who were sent anything about a round."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(OutboxRow.subscriber_id)
+                    .where(OutboxRow.round_key == round_key, OutboxRow.status == SENT)
+                    .distinct()
+                    .order_by(OutboxRow.subscriber_id)
+                )
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Outbox rows per status."""
+        with self.session() as s:
+            query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+            return {str(status): int(n) for status, n in s.execute(query)}

@@ -1,0 +1,404 @@
+"""Enterprises, the chats subscribed to them, their preferences and categories."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from subscriptions._tables import (
+    CategorySubscriptionRow,
+    DeliveryRow,
+    EnterpriseRow,
+    FeedTokenRow,
+    OutboxRow,
+    SubscriberRow,
+    SubscriptionRow,
+)
+from subscriptions.store._db import FAILED, PENDING, SENT, Repository
+from subscriptions.store.outbox import Outbox
+
+
+class Registry(Repository):
+    """Enterprises, the chats subscribed to them, their preferences and categories."""
+
+    def save_enterprise(self, name: str, profile: dict[str, Any], *, now: dt.datetime) -> int:
+        """Insert or update an enterprise by name; return its id."""
+        with self.session() as s:
+            row = s.scalar(select(EnterpriseRow).where(EnterpriseRow.name == name))
+            if row is None:
+                row = EnterpriseRow(name=name, profile=profile, created_at=now, updated_at=now)
+                s.add(row)
+            elif row.profile != profile:
+                row.profile, row.updated_at, row.matches = profile, now, None
+            s.flush()
+            return row.id
+
+    def enterprises(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """(id, name, profile) of every enterprise, by id."""
+        with self.session() as s:
+            rows = s.execute(
+                select(EnterpriseRow.id, EnterpriseRow.name, EnterpriseRow.profile).order_by(
+                    EnterpriseRow.id
+                )
+            )
+            return [(r.id, r.name, r.profile) for r in rows]
+
+    def unmatched(
+        self, *, on: dt.date, catalog: str, max_age: dt.timedelta
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(id, profile) of enterprises whose cached matches are missing or out of date."""
+        with self.session() as s:
+            rows = s.execute(
+                select(EnterpriseRow.id, EnterpriseRow.profile)
+                .where(
+                    EnterpriseRow.matches.is_(None)
+                    | (EnterpriseRow.matched_catalog != catalog)
+                    | (EnterpriseRow.matched_on < on - max_age)
+                    | (EnterpriseRow.matched_on > on)
+                )
+                .order_by(EnterpriseRow.id)
+            )
+            return [(row[0], row[1]) for row in rows]
+
+    def save_matches(
+        self, found: Sequence[tuple[int, list[str]]], *, on: dt.date, catalog: str
+    ) -> None:
+        """Cache the policies each enterprise matches."""
+        with self.session() as s:
+            for start in range(0, len(found), 1000):
+                s.execute(
+                    update(EnterpriseRow),
+                    [
+                        {"id": i, "matches": m, "matched_on": on, "matched_catalog": catalog}
+                        for i, m in found[start : start + 1000]
+                    ],
+                )
+
+    def subscriber(
+        self, channel: str, address: str, *, display_name: str | None, now: dt.datetime
+    ) -> int:
+        """The id of the subscriber at (channel, address), created (or reactivated) if needed.
+
+        One statement, so messages of one chat arriving at once agree on the subscriber."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(SubscriberRow)
+            .values(
+                channel=channel,
+                address=address,
+                display_name=display_name,
+                active=True,
+                created_at=now,
+            )
+            .on_conflict_do_update(
+                index_elements=["channel", "address"],
+                set_={"active": True, "deactivated_reason": None},
+            )
+            .returning(SubscriberRow.id)
+        )
+        with self.session() as s:
+            return int(s.execute(stmt).scalar_one())
+
+    def subscribe(
+        self,
+        subscriber_id: int,
+        enterprise_id: int,
+        *,
+        now: dt.datetime,
+        offsets: Sequence[int] = (14, 7, 3, 1),
+        send_time: str = "09:30",
+    ) -> int:
+        """Subscribe a subscriber to an enterprise's rounds (idempotent); return the id."""
+        with self.session() as s:
+            return self._subscribe(s, subscriber_id, enterprise_id, now, offsets, send_time)
+
+    def _subscribe(
+        self,
+        s: Session,
+        subscriber_id: int,
+        enterprise_id: int,
+        now: dt.datetime,
+        offsets: Sequence[int] = (14, 7, 3, 1),
+        send_time: str = "09:30",
+    ) -> int:
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(SubscriptionRow)
+            .values(
+                subscriber_id=subscriber_id,
+                enterprise_id=enterprise_id,
+                offsets=list(offsets),
+                notify_open=True,
+                send_time=send_time,
+                muted_policies=[],
+                muted_categories=[],
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["subscriber_id", "enterprise_id"])
+        )
+        s.execute(stmt)
+        found = s.scalar(
+            select(SubscriptionRow.id).where(
+                SubscriptionRow.subscriber_id == subscriber_id,
+                SubscriptionRow.enterprise_id == enterprise_id,
+            )
+        )
+        return int(found) if found is not None else 0
+
+    def subscriptions(self, only: Collection[int] | None = None) -> list[dict[str, Any]]:
+        """Every subscription of an active subscriber (or of those `only`), with its
+        enterprise's cached matches."""
+        query = (
+            select(SubscriptionRow, EnterpriseRow.matches, SubscriberRow.channel)
+            .join(EnterpriseRow, EnterpriseRow.id == SubscriptionRow.enterprise_id)
+            .join(SubscriberRow, SubscriberRow.id == SubscriptionRow.subscriber_id)
+            .where(SubscriberRow.active.is_(True))
+            .order_by(SubscriptionRow.id)
+        )
+        if only is not None:
+            query = query.where(SubscriptionRow.subscriber_id.in_(list(only)))
+        with self.session() as s:
+            rows = s.execute(query)
+            out = []
+            for row in rows:
+                sub: SubscriptionRow = row[0]
+                out.append(
+                    {
+                        "subscriber_id": sub.subscriber_id,
+                        "enterprise_id": sub.enterprise_id,
+                        "offsets": tuple(sub.offsets),
+                        "notify_open": sub.notify_open,
+                        "send_time": sub.send_time,
+                        "muted_policies": frozenset(sub.muted_policies),
+                        "muted_categories": frozenset(sub.muted_categories),
+                        "created_at": sub.created_at,
+                        "matches": row[1],
+                        "channel": row[2],
+                    }
+                )
+            return out
+
+    def registration(self, subscriber_id: int) -> tuple[int, str, dict[str, Any]] | None:
+        """(enterprise id, name, profile) the subscriber registered, if any."""
+        with self.session() as s:
+            row = s.execute(
+                select(EnterpriseRow.id, EnterpriseRow.name, EnterpriseRow.profile)
+                .join(SubscriptionRow, SubscriptionRow.enterprise_id == EnterpriseRow.id)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .order_by(SubscriptionRow.id)
+            ).first()
+            return None if row is None else (int(row[0]), str(row[1]), dict(row[2]))
+
+    def register(self, subscriber_id: int, profile: dict[str, Any], *, now: dt.datetime) -> int:
+        """Create or update the enterprise of a chat registration and subscribe the chat to it.
+
+        One transaction that first locks the chat's subscriber row: two messages of one chat
+        handled at once register one after the other, never two enterprises."""
+        name = str(profile["name"])
+        with self.session() as s:
+            self._lock_subscriber(s, subscriber_id)
+            current = s.scalar(
+                select(SubscriptionRow.enterprise_id)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .order_by(SubscriptionRow.id)
+                .limit(1)
+            )
+            taken = s.scalar(select(EnterpriseRow.id).where(EnterpriseRow.name == name))
+            if taken is not None and taken != current:
+                name = f"{name}（{subscriber_id}）"  # another chat registered that name first
+            for attempt in range(2):
+                try:
+                    with s.begin_nested():
+                        enterprise_id = self._write_registration(
+                            s, current, {**profile, "name": name}, now
+                        )
+                    break
+                except IntegrityError:
+                    if attempt:
+                        raise
+                    # Another chat took the name in the same moment.
+                    name = f"{profile['name']}（{subscriber_id}）"
+            self._subscribe(s, subscriber_id, enterprise_id, now)
+        return enterprise_id
+
+    @staticmethod
+    def _write_registration(
+        s: Session, current: int | None, profile: dict[str, Any], now: dt.datetime
+    ) -> int:
+        name = str(profile["name"])
+        if current is None:
+            row = EnterpriseRow(name=name, profile=profile, created_at=now, updated_at=now)
+            s.add(row)
+            s.flush()
+            return row.id
+        s.execute(
+            update(EnterpriseRow)
+            .where(EnterpriseRow.id == current)
+            .values(name=name, profile=profile, updated_at=now, matches=None)
+        )
+        return current
+
+    def unregister(self, subscriber_id: int, *, now: dt.datetime) -> bool:
+        """Delete a chat's registration: enterprise, subscription, links, pending reminders,
+        in one transaction (a crash leaves all of it or none)."""
+        with self.session() as s:
+            self._lock_subscriber(s, subscriber_id)
+            current = s.scalar(
+                select(SubscriptionRow.enterprise_id)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .order_by(SubscriptionRow.id)
+                .limit(1)
+            )
+            if current is None:
+                return False
+            pending = s.scalars(
+                select(OutboxRow.id).where(
+                    OutboxRow.subscriber_id == subscriber_id, OutboxRow.status == PENDING
+                )
+            ).all()
+            Outbox._finish_in(
+                s, pending, now=now, result="failed", detail="已退订", status=FAILED, note="已退订"
+            )
+            s.execute(delete(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber_id))
+            still = s.scalar(select(func.count()).where(SubscriptionRow.enterprise_id == current))
+            if not still:
+                s.execute(delete(FeedTokenRow).where(FeedTokenRow.enterprise_id == current))
+                s.execute(delete(EnterpriseRow).where(EnterpriseRow.id == current))
+        return True
+
+    @staticmethod
+    def _lock_subscriber(s: Session, subscriber_id: int) -> None:
+        """Write the subscriber's row first, so SQLite takes its write lock before any read and
+        PostgreSQL locks the row: what the transaction reads cannot change until commit."""
+        s.execute(
+            update(SubscriberRow)
+            .where(SubscriberRow.id == subscriber_id)
+            .values(active=SubscriberRow.active)
+        )
+
+    def preferences(self, subscriber_id: int) -> dict[str, Any] | None:
+        """A subscriber's reminder preferences."""
+        with self.session() as s:
+            row = s.scalar(
+                select(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber_id)
+            )
+            if row is None:
+                return None
+            return {
+                "offsets": list(row.offsets),
+                "send_time": row.send_time,
+                "muted_policies": list(row.muted_policies),
+                "muted_categories": list(row.muted_categories),
+            }
+
+    def set_preferences(self, subscriber_id: int, **values: Any) -> None:
+        """Change offsets, send time or muted policies/categories."""
+        with self.session() as s:
+            s.execute(
+                update(SubscriptionRow)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .values(**values)
+            )
+
+    def set_categories(
+        self, subscriber_id: int, categories: Sequence[str], *, now: dt.datetime
+    ) -> None:
+        """Subscribe a group to categories (an empty list unsubscribes it)."""
+        with self.session() as s:
+            row = s.scalar(
+                select(CategorySubscriptionRow).where(
+                    CategorySubscriptionRow.subscriber_id == subscriber_id
+                )
+            )
+            if not categories:
+                if row is not None:
+                    s.delete(row)
+                return
+            if row is None:
+                s.add(
+                    CategorySubscriptionRow(
+                        subscriber_id=subscriber_id, categories=list(categories), created_at=now
+                    )
+                )
+            else:
+                row.categories = list(categories)
+
+    def category_subscriptions(
+        self, only: Collection[int] | None = None
+    ) -> list[tuple[int, frozenset[str], dt.datetime]]:
+        """(subscriber id, categories, since) of every active group subscription (or `only`)."""
+        query = (
+            select(
+                CategorySubscriptionRow.subscriber_id,
+                CategorySubscriptionRow.categories,
+                CategorySubscriptionRow.created_at,
+            )
+            .join(SubscriberRow, SubscriberRow.id == CategorySubscriptionRow.subscriber_id)
+            .where(SubscriberRow.active.is_(True))
+            .order_by(CategorySubscriptionRow.subscriber_id)
+        )
+        if only is not None:
+            query = query.where(CategorySubscriptionRow.subscriber_id.in_(list(only)))
+        with self.session() as s:
+            rows = s.execute(query)
+            return [(int(r[0]), frozenset(r[1]), r[2]) for r in rows]
+
+    def active_subscribers(self, channel: str) -> list[tuple[int, str]]:
+        """(id, address) of every active subscriber of a channel."""
+        with self.session() as s:
+            rows = s.execute(
+                select(SubscriberRow.id, SubscriberRow.address)
+                .where(SubscriberRow.channel == channel, SubscriberRow.active.is_(True))
+                .order_by(SubscriberRow.id)
+            )
+            return [(int(r[0]), str(r[1])) for r in rows]
+
+    def active_counts(self) -> dict[str, int]:
+        """Active subscribers per channel."""
+        with self.session() as s:
+            rows = s.execute(
+                select(SubscriberRow.channel, func.count())
+                .where(SubscriberRow.active.is_(True))
+                .group_by(SubscriberRow.channel)
+            )
+            return {str(c): int(n) for c, n in rows}
+
+    def delivery_stats(self, *, since: dt.datetime) -> dict[str, int]:
+        """Subscribers, enterprises, matches, and reminders sent and failed since a moment."""
+        with self.session() as s:
+            sent = s.scalar(
+                select(func.count()).where(OutboxRow.status == SENT, OutboxRow.sent_at >= since)
+            )
+            failed = s.scalar(
+                select(func.count()).where(DeliveryRow.result == "failed", DeliveryRow.at >= since)
+            )
+            cached: list[list[Any] | None] = list(s.scalars(select(EnterpriseRow.matches)))
+            matches = sum(len(m) for m in cached if m)
+            return {
+                "matches": matches,
+                "subscribers": int(
+                    s.scalar(select(func.count()).where(SubscriberRow.active.is_(True))) or 0
+                ),
+                "enterprises": int(s.scalar(select(func.count(EnterpriseRow.id))) or 0),
+                "sent": int(sent or 0),
+                "failed": int(failed or 0),
+            }
+
+    def subscriber_active(self, subscriber_id: int) -> bool:
+        """Whether the subscriber still receives messages."""
+        with self.session() as s:
+            return bool(
+                s.scalar(select(SubscriberRow.active).where(SubscriberRow.id == subscriber_id))
+            )
+
+    def enterprise(self, enterprise_id: int) -> tuple[str, dict[str, Any], list[str] | None] | None:
+        """(name, profile, cached matches) of one enterprise."""
+        with self.session() as s:
+            row = s.get(EnterpriseRow, enterprise_id)
+            return None if row is None else (row.name, row.profile, row.matches)
