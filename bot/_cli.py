@@ -331,16 +331,15 @@ def enterprises_list(as_json: bool) -> None:
     if as_json:
         click.echo(
             json.dumps(
-                [{"id": i, "name": n, "profile": p} for i, n, p in rows],
+                [{"id": e.id, "name": e.name, "profile": e.profile} for e in rows],
                 ensure_ascii=False,
                 indent=2,
             )
         )
         return
-    for i, name, profile in rows:
-        click.echo(
-            f"{i:>5}  {profile.get('industry', ''):<6} {profile.get('district') or '':<6} {name}"
-        )
+    for e in rows:
+        industry, district = e.profile.get("industry", ""), e.profile.get("district") or ""
+        click.echo(f"{e.id:>5}  {industry:<6} {district:<6} {e.name}")
     click.echo(f"共 {len(rows)} 家企业")
 
 
@@ -353,7 +352,7 @@ def enterprises_feed(name: str, rotate: bool, revoke: bool) -> None:
     settings = _settings.load()
     store = _store()
     try:
-        found = next((i for i, n, _ in store.registry.enterprises() if n == name), None)
+        found = next((e.id for e in store.registry.enterprises() if e.name == name), None)
         if found is None:
             raise click.ClickException(
                 f"no enterprise named {name!r}; `huiqi enterprises list` shows them"

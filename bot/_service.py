@@ -147,19 +147,16 @@ def audiences(
     refresh_matches(store, world, on=on)
     out = []
     for sub in store.registry.subscriptions(only):
-        hour, minute = (int(x) for x in sub["send_time"].split(":"))
+        hour, minute = (int(x) for x in sub.send_time.split(":"))
         prefs = Preferences(
-            offsets=sub["offsets"],
-            notify_open=sub["notify_open"],
+            offsets=sub.offsets,
+            notify_open=sub.notify_open,
             send_time=dt.time(hour, minute),
-            muted_policies=sub["muted_policies"],
-            muted_categories=sub["muted_categories"],
+            muted_policies=sub.muted_policies,
+            muted_categories=sub.muted_categories,
         )
-        out.append(
-            Audience(
-                sub["subscriber_id"], sub["created_at"], frozenset(sub["matches"] or ()), prefs
-            )
-        )
+        matched = frozenset(sub.matches or ())
+        out.append(Audience(sub.subscriber_id, sub.created_at, matched, prefs))
     return out
 
 
@@ -271,8 +268,8 @@ def composer(
             found = store.outbox.announcements([int(items[0].round_key.partition(":")[2])])
             if not found:
                 raise LookupError(items[0].round_key)
-            [(text, made)] = found.values()
-            return Announcement(text, local_date(made), today)
+            [written] = found.values()
+            return Announcement(written.text, local_date(written.created_at), today)
         entries = []
         for item in items:
             rnd = rounds_by_key[item.round_key]

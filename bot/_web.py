@@ -233,9 +233,9 @@ def create_web_app(
         owner = opened.tokens.feed_owner(request.path_params["token"])
         if owner is None:
             return not_found
-        enterprise_id, name, raw, updated = owner
+        enterprise_id, name, updated = owner.id, owner.name, owner.updated_at
         try:
-            profile = parse_profile(raw, w.vocab)
+            profile = parse_profile(owner.profile, w.vocab)
         except ProfileError:
             return not_found
         count, latest = stamp(rounds)
@@ -253,7 +253,7 @@ def create_web_app(
         built = cache.get(
             key,
             lambda: enterprise_feed(w, rounds, name, profile, on=on, base_url=base(request)),
-            max(latest, updated),
+            latest if updated is None else max(latest, updated),
         )
         return conditional(request, built, private=True)
 

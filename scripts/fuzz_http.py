@@ -1358,7 +1358,7 @@ def main(argv: list[str] | None = None) -> int:
             for app in apps.values():  # live calendar links for /feeds/e/{token}.ics
                 store = app.state.runtime.store
                 KNOWN["token"] += [
-                    store.tokens.issue_token(e, now=NOW) for e, _, _ in store.registry.enterprises()
+                    store.tokens.issue_token(e.id, now=NOW) for e in store.registry.enterprises()
                 ]
             fuzzer = Fuzzer(loop, apps)
             print(f"routes: {', '.join(i.template for i in fuzzer.routes)}")

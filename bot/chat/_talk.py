@@ -18,7 +18,7 @@ from jinja2 import Environment
 from bot._commands import COMMAND_WORDS, USAGE, Command
 from bot._service import World
 from schedulers import local_date, split_long
-from subscriptions.store import Store
+from subscriptions.store import Enterprise, Store
 
 LIMIT = 4000  # below Telegram's 4,096 characters
 DRAFT_LIFETIME = dt.timedelta(days=1)  # a conversation left longer than this starts over
@@ -135,11 +135,11 @@ class Talk:
         """Today in Ezhou."""
         return local_date(self.clock())
 
-    def registered(self, who: Who) -> tuple[int, str, dict[str, Any]] | None:
-        """(enterprise id, name, profile) the chat registered, if any."""
+    def registered(self, who: Who) -> Enterprise | None:
+        """The enterprise the chat registered, if any."""
         return self.store.registry.registration(self.subscriber(who))
 
-    def own(self, who: Who) -> tuple[int, str, dict[str, Any]] | list[Reply]:
+    def own(self, who: Who) -> Enterprise | list[Reply]:
         """The chat's registration, or the reply that refuses: in a group (enterprise details
         stay private), or before the chat has registered."""
         refused = self.private_only(who)

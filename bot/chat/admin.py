@@ -132,9 +132,9 @@ class Admin(Talk):
             return self.plain("抱歉，只有管理员可以查看统计。")
         stats = self.store.registry.delivery_stats(since=self.clock() - dt.timedelta(days=7))
         return self.plain(
-            f"订阅者 {stats['subscribers']}，企业 {stats['enterprises']}，"
-            f"匹配政策 {stats['matches']} 项；"
-            f"近7天发出提醒 {stats['sent']} 条，失败 {stats['failed']} 条。"
+            f"订阅者 {stats.subscribers}，企业 {stats.enterprises}，"
+            f"匹配政策 {stats.matches} 项；"
+            f"近7天发出提醒 {stats.sent} 条，失败 {stats.failed} 条。"
         )
 
     def subscribe(self, who: Who, cmd: Command) -> list[Reply]:

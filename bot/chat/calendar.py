@@ -38,20 +38,20 @@ class Calendar(Talk):
         found = self.own(who)
         if isinstance(found, list):
             return found
-        since = self.store.tokens.live_token_since(found[0])
+        since = self.store.tokens.live_token_since(found.id)
         if since is not None and not rotate:
             # Only a digest of the link is kept: it cannot be shown again, and issuing a new one
             # here would silently break the calendars already subscribed to the old one.
             day = local_date(since)
             how = "发送“日历 更换”" if who.typed else "点下面的“更换链接”"
             return self.plain(
-                f"{found[1]} 的日历链接已于{day.month}月{day.day}日发给您，仍然有效，"
+                f"{found.name} 的日历链接已于{day.month}月{day.day}日发给您，仍然有效，"
                 "请往上翻聊天记录查找（为安全起见链接不重复显示）。\n"
                 f"找不到或怀疑泄露：{how}获取新链接，旧链接随即失效，"
                 "已订阅的日历需改用新链接。",
                 ROTATE_BUTTON,
             )
-        token = self.store.tokens.issue_token(found[0], now=self.clock())  # revokes any earlier one
+        token = self.store.tokens.issue_token(found.id, now=self.clock())  # revokes any earlier one
         https = f"{self.public_url}/feeds/e/{token}.ics"
         webcal = "webcal://" + https.split("://", 1)[1]
         qr = segno.make(https, error="m")
@@ -60,7 +60,7 @@ class Calendar(Talk):
         replies = self.say(
             "calendar",
             ROTATE_BUTTON,
-            name=found[1],
+            name=found.name,
             https=https,
             webcal=webcal,
             typed=who.typed,

@@ -33,7 +33,7 @@ class Matching(Talk):
         found = self.own(who)
         if isinstance(found, list):
             return found
-        profile = parse_profile(found[2], self.world.vocab)
+        profile = parse_profile(found.profile, self.world.vocab)
         ctx = Context.of(profile, self.world.vocab, self.world.standard)
         on = self.today()
         items = [
@@ -63,7 +63,7 @@ class Matching(Talk):
         found = self.own(who)
         if isinstance(found, list):
             return found
-        profile = parse_profile(found[2], self.world.vocab)
+        profile = parse_profile(found.profile, self.world.vocab)
         days = 90
         items = upcoming(self.world, profile, on=self.today(), days=days)
         return self.say("upcoming", items=items, days=days)

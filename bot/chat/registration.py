@@ -79,7 +79,7 @@ class Registration(Talk):
                     raw.setdefault("chains", [term.name])
         current = self.registered(who)
         if current is not None:  # a correction: keep what is not being changed
-            raw = {**current[2], **raw}
+            raw = {**current.profile, **raw}
         raw.setdefault("name", who.display)
         return self._save(who, raw)
 
@@ -114,7 +114,7 @@ class Registration(Talk):
         found = self.own(who)
         if isinstance(found, list):
             return found
-        _, name, raw = found
+        name, raw = found.name, found.profile
         verb = "注册" if who.typed else "/register"
         return self._say_registered(who, name, raw) + self.plain(
             f"修改资料：再发一次 {verb} 加上要改的项目，如 {verb} 人数=200"

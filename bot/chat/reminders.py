@@ -3,6 +3,7 @@ mute) and 退订 (unsubscribe, deleting the registration)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -65,14 +66,14 @@ class Reminders(Talk):
                     f"没有“{value}”这一{'政策编号' if target == 'muted_policies' else '类别'}"
                 )
                 continue
-            current = set(changes.get(target, prefs[target]))
+            current = set(changes.get(target, getattr(prefs, target)))
             current = current | {value} if add else current - {value}
             changes[target] = sorted(current)
         if errors:
             return self.plain("\n".join(errors))
         if changes:
             self.store.registry.set_preferences(subscriber, **changes)
-            prefs = {**prefs, **changes}
+            prefs = dataclasses.replace(prefs, **changes)
             # Reminders already planned follow the new settings: drop the waiting ones, plan anew.
             self.store.outbox.forget_planned(subscriber, after=self.clock())
             replan(self.store, self.world, now=self.clock(), only={subscriber})

@@ -53,6 +53,63 @@ class StoredRound:
 
 
 @dataclass(frozen=True, slots=True)
+class Enterprise:
+    """A registered enterprise: its id, name and profile JSON as stored (validated on the way
+    in); `updated_at` where the caller needs it (feeds: Last-Modified)."""
+
+    id: int
+    name: str
+    profile: dict[str, Any]
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A chat subscribed to an enterprise, with its reminder settings and cached matches."""
+
+    subscriber_id: int
+    enterprise_id: int
+    channel: str
+    offsets: tuple[int, ...]
+    notify_open: bool
+    send_time: str  # HH:MM, Ezhou time
+    muted_policies: frozenset[str]
+    muted_categories: frozenset[str]
+    created_at: dt.datetime
+    matches: tuple[str, ...] | None  # policy ids, None until matched
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSettings:
+    """What a subscriber chose in 提醒设置."""
+
+    offsets: tuple[int, ...]
+    send_time: str
+    muted_policies: tuple[str, ...]
+    muted_categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStats:
+    """Counts for 统计: active subscribers, enterprises, cached matches, and reminders sent and
+    failed since a moment."""
+
+    subscribers: int
+    enterprises: int
+    matches: int
+    sent: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnnouncement:
+    """An admin's announcement as written, and when."""
+
+    text: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ChatDraft:
     """A conversation in progress in one chat: what it is and its answers so far."""
 

@@ -31,6 +31,7 @@ from subscriptions.store._db import (
     Claimed,
     Repository,
     Status,
+    StoredAnnouncement,
 )
 
 
@@ -416,15 +417,15 @@ class Outbox(Repository):
                 by_channel[channel] = by_channel.get(channel, 0) + 1
             return row.id, by_channel
 
-    def announcements(self, ids: Collection[int]) -> dict[int, tuple[str, dt.datetime]]:
-        """The text and time of announcements, by id."""
+    def announcements(self, ids: Collection[int]) -> dict[int, StoredAnnouncement]:
+        """Announcements as written, by id."""
         with self.session() as s:
             rows = s.execute(
                 select(AnnouncementRow.id, AnnouncementRow.text, AnnouncementRow.created_at).where(
                     AnnouncementRow.id.in_(list(ids))
                 )
             )
-            return {int(i): (str(t), at) for i, t, at in rows}
+            return {int(i): StoredAnnouncement(str(t), at) for i, t, at in rows}
 
     def told_about(self, round_key: str) -> list[int]:
         """Subscribers who were sent anything about a round."""

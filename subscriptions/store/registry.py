@@ -20,7 +20,16 @@ from subscriptions._tables import (
     SubscriberRow,
     SubscriptionRow,
 )
-from subscriptions.store._db import FAILED, PENDING, SENT, Repository
+from subscriptions.store._db import (
+    FAILED,
+    PENDING,
+    SENT,
+    DeliveryStats,
+    Enterprise,
+    ReminderSettings,
+    Repository,
+    Subscription,
+)
 from subscriptions.store.outbox import Outbox
 
 
@@ -39,15 +48,15 @@ class Registry(Repository):
             s.flush()
             return row.id
 
-    def enterprises(self) -> list[tuple[int, str, dict[str, Any]]]:
-        """(id, name, profile) of every enterprise, by id."""
+    def enterprises(self) -> list[Enterprise]:
+        """Every enterprise, by id."""
         with self.session() as s:
             rows = s.execute(
                 select(EnterpriseRow.id, EnterpriseRow.name, EnterpriseRow.profile).order_by(
                     EnterpriseRow.id
                 )
             )
-            return [(r.id, r.name, r.profile) for r in rows]
+            return [Enterprise(r.id, r.name, dict(r.profile)) for r in rows]
 
     def unmatched(
         self, *, on: dt.date, catalog: str, max_age: dt.timedelta
@@ -151,7 +160,7 @@ class Registry(Repository):
         )
         return int(found) if found is not None else 0
 
-    def subscriptions(self, only: Collection[int] | None = None) -> list[dict[str, Any]]:
+    def subscriptions(self, only: Collection[int] | None = None) -> list[Subscription]:
         """Every subscription of an active subscriber (or of those `only`), with its
         enterprise's cached matches."""
         query = (
@@ -164,28 +173,27 @@ class Registry(Repository):
         if only is not None:
             query = query.where(SubscriptionRow.subscriber_id.in_(list(only)))
         with self.session() as s:
-            rows = s.execute(query)
-            out = []
-            for row in rows:
-                sub: SubscriptionRow = row[0]
-                out.append(
-                    {
-                        "subscriber_id": sub.subscriber_id,
-                        "enterprise_id": sub.enterprise_id,
-                        "offsets": tuple(sub.offsets),
-                        "notify_open": sub.notify_open,
-                        "send_time": sub.send_time,
-                        "muted_policies": frozenset(sub.muted_policies),
-                        "muted_categories": frozenset(sub.muted_categories),
-                        "created_at": sub.created_at,
-                        "matches": row[1],
-                        "channel": row[2],
-                    }
+            rows: list[tuple[SubscriptionRow, list[str] | None, str]] = [
+                (r[0], r[1], r[2]) for r in s.execute(query)
+            ]
+            return [
+                Subscription(
+                    subscriber_id=sub.subscriber_id,
+                    enterprise_id=sub.enterprise_id,
+                    channel=channel,
+                    offsets=tuple(sub.offsets),
+                    notify_open=sub.notify_open,
+                    send_time=sub.send_time,
+                    muted_policies=frozenset(sub.muted_policies),
+                    muted_categories=frozenset(sub.muted_categories),
+                    created_at=sub.created_at,
+                    matches=None if matches is None else tuple(matches),
                 )
-            return out
+                for sub, matches, channel in rows
+            ]
 
-    def registration(self, subscriber_id: int) -> tuple[int, str, dict[str, Any]] | None:
-        """(enterprise id, name, profile) the subscriber registered, if any."""
+    def registration(self, subscriber_id: int) -> Enterprise | None:
+        """The enterprise the subscriber registered, if any."""
         with self.session() as s:
             row = s.execute(
                 select(EnterpriseRow.id, EnterpriseRow.name, EnterpriseRow.profile)
@@ -193,7 +201,7 @@ class Registry(Repository):
                 .where(SubscriptionRow.subscriber_id == subscriber_id)
                 .order_by(SubscriptionRow.id)
             ).first()
-            return None if row is None else (int(row[0]), str(row[1]), dict(row[2]))
+            return None if row is None else Enterprise(int(row[0]), str(row[1]), dict(row[2]))
 
     def register(self, subscriber_id: int, profile: dict[str, Any], *, now: dt.datetime) -> int:
         """Create or update the enterprise of a chat registration and subscribe the chat to it.
@@ -282,20 +290,20 @@ class Registry(Repository):
             .values(active=SubscriberRow.active)
         )
 
-    def preferences(self, subscriber_id: int) -> dict[str, Any] | None:
-        """A subscriber's reminder preferences."""
+    def preferences(self, subscriber_id: int) -> ReminderSettings | None:
+        """A subscriber's reminder settings."""
         with self.session() as s:
             row = s.scalar(
                 select(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber_id)
             )
             if row is None:
                 return None
-            return {
-                "offsets": list(row.offsets),
-                "send_time": row.send_time,
-                "muted_policies": list(row.muted_policies),
-                "muted_categories": list(row.muted_categories),
-            }
+            return ReminderSettings(
+                offsets=tuple(row.offsets),
+                send_time=row.send_time,
+                muted_policies=tuple(row.muted_policies),
+                muted_categories=tuple(row.muted_categories),
+            )
 
     def set_preferences(self, subscriber_id: int, **values: Any) -> None:
         """Change offsets, send time or muted policies/categories."""
@@ -349,16 +357,6 @@ class Registry(Repository):
             rows = s.execute(query)
             return [(int(r[0]), frozenset(r[1]), r[2]) for r in rows]
 
-    def active_subscribers(self, channel: str) -> list[tuple[int, str]]:
-        """(id, address) of every active subscriber of a channel."""
-        with self.session() as s:
-            rows = s.execute(
-                select(SubscriberRow.id, SubscriberRow.address)
-                .where(SubscriberRow.channel == channel, SubscriberRow.active.is_(True))
-                .order_by(SubscriberRow.id)
-            )
-            return [(int(r[0]), str(r[1])) for r in rows]
-
     def active_counts(self) -> dict[str, int]:
         """Active subscribers per channel."""
         with self.session() as s:
@@ -369,7 +367,7 @@ class Registry(Repository):
             )
             return {str(c): int(n) for c, n in rows}
 
-    def delivery_stats(self, *, since: dt.datetime) -> dict[str, int]:
+    def delivery_stats(self, *, since: dt.datetime) -> DeliveryStats:
         """Subscribers, enterprises, matches, and reminders sent and failed since a moment."""
         with self.session() as s:
             sent = s.scalar(
@@ -379,16 +377,14 @@ class Registry(Repository):
                 select(func.count()).where(DeliveryRow.result == "failed", DeliveryRow.at >= since)
             )
             cached: list[list[Any] | None] = list(s.scalars(select(EnterpriseRow.matches)))
-            matches = sum(len(m) for m in cached if m)
-            return {
-                "matches": matches,
-                "subscribers": int(
-                    s.scalar(select(func.count()).where(SubscriberRow.active.is_(True))) or 0
-                ),
-                "enterprises": int(s.scalar(select(func.count(EnterpriseRow.id))) or 0),
-                "sent": int(sent or 0),
-                "failed": int(failed or 0),
-            }
+            active = s.scalar(select(func.count()).where(SubscriberRow.active.is_(True)))
+            return DeliveryStats(
+                subscribers=int(active or 0),
+                enterprises=int(s.scalar(select(func.count(EnterpriseRow.id))) or 0),
+                matches=sum(len(m) for m in cached if m),
+                sent=int(sent or 0),
+                failed=int(failed or 0),
+            )
 
     def subscriber_active(self, subscriber_id: int) -> bool:
         """Whether the subscriber still receives messages."""
@@ -396,9 +392,3 @@ class Registry(Repository):
             return bool(
                 s.scalar(select(SubscriberRow.active).where(SubscriberRow.id == subscriber_id))
             )
-
-    def enterprise(self, enterprise_id: int) -> tuple[str, dict[str, Any], list[str] | None] | None:
-        """(name, profile, cached matches) of one enterprise."""
-        with self.session() as s:
-            row = s.get(EnterpriseRow, enterprise_id)
-            return None if row is None else (row.name, row.profile, row.matches)

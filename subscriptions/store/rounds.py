@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from schedulers import Basis
 from subscriptions._tables import (
@@ -15,17 +15,6 @@ from subscriptions.store._db import Repository, StoredRound
 
 class Rounds(Repository):
     """Dated rounds by version."""
-
-    def rounds_stamp(self) -> tuple[int, dt.datetime | None]:
-        """How many rounds exist and when the newest was recorded: changes with any round."""
-        with self.session() as s:
-            row = s.execute(select(func.count(RoundRow.id), func.max(RoundRow.created_at))).one()
-            latest = row[1]
-            if isinstance(latest, str):  # SQLite returns max() of a datetime column as text
-                latest = dt.datetime.fromisoformat(latest).replace(tzinfo=dt.UTC)
-            elif latest is not None and latest.tzinfo is None:
-                latest = latest.replace(tzinfo=dt.UTC)
-            return int(row[0]), latest
 
     def current_rounds(self) -> list[StoredRound]:
         """The current version of every round."""

@@ -14,7 +14,7 @@ from subscriptions._tables import (
     EnterpriseRow,
     FeedTokenRow,
 )
-from subscriptions.store._db import Repository
+from subscriptions.store._db import Enterprise, Repository
 
 
 class Tokens(Repository):
@@ -76,8 +76,8 @@ class Tokens(Repository):
             return None
         return int(row[0])
 
-    def feed_owner(self, token: str) -> tuple[int, str, dict[str, Any], dt.datetime] | None:
-        """(id, name, profile, updated_at) of the enterprise a live token belongs to."""
+    def feed_owner(self, token: str) -> Enterprise | None:
+        """The enterprise a live token belongs to (with its updated_at)."""
         digest = _token_hash(token)
         with self.session() as s:
             row = s.execute(
@@ -93,7 +93,7 @@ class Tokens(Repository):
             ).first()
         if row is None or not hmac.compare_digest(row[0], digest):
             return None
-        return int(row[1]), str(row[2]), dict(row[3]), row[4]
+        return Enterprise(int(row[1]), str(row[2]), dict(row[3]), row[4])
 
 
 def _token_hash(token: str) -> str:

@@ -13,7 +13,7 @@ from schedulers import SHANGHAI, RecordingChannel, SendResult
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import Store
+from subscriptions.store import Store, StoredAnnouncement
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
 TALENT_FIRM = {
@@ -225,4 +225,4 @@ def test_announcement_is_its_own_message_and_outlives_no_round(store: Store) -> 
     asyncio.run(s.dispatcher.tick())
     later = [m.text for m in s.channel.sent].count("【公告】（12月1日发布）停机时发的公告")
     assert later == 1
-    assert store.outbox.announcements([number]) == {number: ("第一条公告", due)}
+    assert store.outbox.announcements([number]) == {number: StoredAnnouncement("第一条公告", due)}

@@ -181,7 +181,7 @@ def test_one_chat_writing_at_once_makes_one_subscriber_and_one_enterprise(
         assert errors == []
         assert len(set(ids)) == 1
         assert len(set(enterprises)) == 1
-        assert [name for _, name, _ in store.registry.enterprises()] == ["鄂州某公司"]
+        assert [e.name for e in store.registry.enterprises()] == ["鄂州某公司"]
         assert len(store.registry.subscriptions()) == 1
     finally:
         store.close()
