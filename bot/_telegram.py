@@ -58,6 +58,7 @@ App = Application[Any, Any, Any, Any, Any, Any]
 CHANNEL = "telegram"
 # Reminders go out as plain text; chat replies as HTML, with inline buttons.
 CAPABILITIES = Capabilities(limit=4096, markup="text", buttons=True, commands="slash")
+CAPTION_LIMIT = 1024  # a photo's caption, in characters
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -96,9 +97,10 @@ def _who(update: Update, admins: Sequence[str]) -> Who | None:
 async def send_replies(
     app: App, chat_id: int | str, replies: Sequence[Reply], service: ChatService
 ) -> None:
-    """Send the service's replies: HTML text, inline keyboards, a photo where there is one."""
+    """Send the service's replies: HTML text in parts within Telegram's limit (the buttons
+    under the last), a photo where there is one (its caption within the caption limit)."""
     for reply in replies:
-        if reply.photo is not None:
+        if reply.photo is not None and len(reply.text) <= CAPTION_LIMIT:
             await app.bot.send_photo(
                 chat_id,
                 reply.photo,
@@ -106,12 +108,16 @@ async def send_replies(
                 parse_mode=ParseMode.HTML,
                 reply_markup=_markup(reply),
             )
-        else:
+            continue
+        if reply.photo is not None:
+            await app.bot.send_photo(chat_id, reply.photo)
+        parts = CAPABILITIES.split(reply.text)
+        for number, part in enumerate(parts, start=1):
             await app.bot.send_message(
                 chat_id,
-                reply.text,
+                part,
                 parse_mode=ParseMode.HTML,
-                reply_markup=_markup(reply),
+                reply_markup=_markup(reply) if number == len(parts) else None,
                 disable_web_page_preview=True,
             )
 

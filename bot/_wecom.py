@@ -28,9 +28,7 @@ from bot.chat import (
     ChatService,
     Reply,
     Who,
-    as_typed,
     is_admin,
-    strip_tags,
 )
 from schedulers import (
     OK,
@@ -148,8 +146,8 @@ def _signature(token: str, timestamp: str, nonce: str, encrypted: str) -> bytes:
 
 
 def reply_text(reply: Reply) -> str:
-    """A chat reply as WeCom text: tags stripped, link buttons written out."""
-    text = as_typed(strip_tags(reply.text))
+    """A chat reply as WeCom text: its plain form, link buttons written out."""
+    text = reply.words
     links = [f"{b.label}：{b.url}" for row in reply.buttons for b in row if b.url]
     return "\n".join([text, *links])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot._service import World
 from bot._wecom import TEXT_BYTES, reply_text
-from bot.chat import ChatService, Reply, Who, strip_tags
+from bot.chat import ChatService, Reply, Who
 from schedulers import SHANGHAI, split_long, utf8_size
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
@@ -57,7 +57,7 @@ WECOM_STEPS = [
 
 def show(reply: Reply) -> str:
     """A reply as Markdown: its text, its buttons, and a note for a photo."""
-    lines = [f"> {line}" if line else ">" for line in strip_tags(reply.text).split("\n")]
+    lines = [f"> {line}" if line else ">" for line in reply.words.split("\n")]
     if reply.photo:
         lines.insert(0, "> [二维码图片]")
     labels = [f"[{b.label}]" for row in reply.buttons for b in row]

@@ -42,6 +42,8 @@ ONE_LINE = (
 )
 # Which golden files show each template. A template included by others is shown by theirs.
 SHOWN_BY = {
+    "chat/_format.html.j2": "chat_help.html",
+    "chat/_format.txt.j2": "chat_wecom.txt",
     "chat/calendar.html.j2": "chat_calendar.html",
     "chat/help.html.j2": "chat_help.html",
     "chat/help_text.html.j2": "chat_help_text.html",
@@ -107,6 +109,17 @@ def test_chat_replies(service: ChatService, golden: Callable[[str, str], None]) 
     calendar = joined(service.handle_text(who, "/calendar"))
     golden("chat_calendar.html", re.sub(r"/feeds/e/[\w-]+\.ics", "/feeds/e/TOKEN.ics", calendar))
     golden("chat_remind.html", joined(service.handle_text(who, "/remind")))
+    # WeCom reads the plain form of the same templates: no tags, commands as typed words.
+    typed = [
+        "帮助",
+        ONE_LINE.replace("/register", "注册"),
+        "可申报",
+        "近期",
+        f"政策 {TALENT}",
+        "提醒设置",
+    ]
+    shown = [r.words for text in typed for r in service.handle_text(wecom, text)]
+    golden("chat_wecom.txt", "\n---\n".join(shown) + "\n")
 
 
 def invoke(*args: str) -> str:

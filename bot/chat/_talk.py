@@ -1,7 +1,8 @@
 """What every chat feature shares: who wrote, what goes back, and the plumbing to answer.
 
-Replies are Telegram-style HTML with every user-supplied string escaped by the templates
-(autoescape, `.html.j2`); channels without HTML take the plain text (`strip_tags`).
+Each reply is rendered twice from its template: with Telegram's HTML (every user-supplied
+string escaped, `.html.j2`) and without markup, commands written as typed words (WeCom,
+WeChat).
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from jinja2 import Environment
 
 from bot._commands import COMMAND_WORDS, USAGE, Command
 from bot._service import World
-from schedulers import local_date, split_long
+from schedulers import local_date
 from subscriptions.store import Enterprise, Store
 
-LIMIT = 4000  # below Telegram's 4,096 characters
 DRAFT_LIFETIME = dt.timedelta(days=1)  # a conversation left longer than this starts over
 
 
@@ -38,11 +38,19 @@ Buttons = tuple[tuple[Button, ...], ...]
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to send back."""
+    """One answer, as each kind of channel shows it: `text` in Telegram's HTML and `plain`
+    for channels without markup (commands as the words typed there); its actions (buttons),
+    and a photo where there is one. The channel splits it to its own limit."""
 
     text: str
     buttons: Buttons = ()
     photo: bytes | None = None
+    plain: str | None = None  # None: `text` has no markup and nothing escaped
+
+    @property
+    def words(self) -> str:
+        """The answer for a channel without markup."""
+        return self.text if self.plain is None else self.plain
 
 
 @dataclass(frozen=True)
@@ -84,11 +92,6 @@ def as_typed(text: str) -> str:
     return SLASH_COMMAND.sub(lambda m: TYPED_WORDS[m[1]], text)
 
 
-def strip_tags(html: str) -> str:
-    """Plain text of a reply, for channels without HTML: tags dropped, every entity decoded."""
-    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
-
-
 # A handler answers one command of one chat.
 Handler = Callable[[Who, Command], list[Reply]]
 # A button handler answers a press, with the data after the button's prefix.
@@ -115,15 +118,18 @@ class Talk:
         return {}
 
     def say(self, template: str, buttons: Buttons = (), **ctx: Any) -> list[Reply]:
-        """A reply from `templates/chat/<template>.html.j2`, in parts Telegram accepts."""
-        text = self.env.get_template(f"chat/{template}.html.j2").render(**ctx).strip()
-        parts = split_long(text, LIMIT)
-        return [Reply(p, buttons if i == len(parts) - 1 else ()) for i, p in enumerate(parts)]
+        """A reply from `templates/chat/<template>.html.j2`, rendered once with HTML markup
+        and once without (`templates/chat/_format.*.j2`); autoescaping is undone for the
+        plain form, which never had tags."""
+        found = self.env.get_template(f"chat/{template}.html.j2")
+        html = found.render(fmt_template="chat/_format.html.j2", **ctx).strip()
+        bare = found.render(fmt_template="chat/_format.txt.j2", **ctx).strip()
+        return [Reply(html, buttons, plain=as_typed(htmllib.unescape(bare)))]
 
     def plain(self, text: str, buttons: Buttons = ()) -> list[Reply]:
         """A reply of plain text (escaped for Telegram's HTML)."""
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return [Reply(escaped, buttons)]
+        return [Reply(escaped, buttons, plain=as_typed(text))]
 
     def subscriber(self, who: Who) -> int:
         """The chat's subscriber id (made on first contact)."""

@@ -3,6 +3,7 @@ changing it when it may have leaked."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass
 
@@ -65,5 +66,5 @@ class Calendar(Talk):
             webcal=webcal,
             typed=who.typed,
         )
-        replies[0] = Reply(replies[0].text, replies[0].buttons, png.getvalue())
+        replies[0] = dataclasses.replace(replies[0], photo=png.getvalue())
         return ([Reply("已更换，旧链接已失效。")] if rotate else []) + replies

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
+from bot._commands import normalize
 from bot._service import World, replan
-from bot.chat import ChatService, Who, strip_tags
+from bot.chat import ChatService, Who
 from schedulers import SHANGHAI
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
@@ -89,10 +91,29 @@ def test_admins_named_per_channel_wecom_case_insensitive() -> None:
     ] == [True, False, True, True, False, False]
 
 
-@given(st.text())
-def test_plain_text_of_an_escaped_reply_is_the_text(text: str) -> None:
-    """What Jinja escaped for Telegram comes back to WeCom as written: quotes too (&#34;)."""
-    assert strip_tags(f"<b>{escape(text)}</b>") == text
+NAMES = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp", "Z")), min_size=1
+).filter(lambda t: t == t.strip() and "=" not in t and len(t) <= 100)
+
+
+@settings(max_examples=40, deadline=None)
+@given(NAMES)
+def test_a_name_reads_as_written_on_every_channel(name: str) -> None:
+    """An enterprise name comes back to WeCom as written (quotes, &, < too) and to Telegram
+    escaped inside its HTML: each channel's form is rendered, not stripped from the other."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{tmp}/huiqi.db")
+        try:
+            service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://h.example")
+            who = Who("wecom", "u1", "u1", "u1")
+            [reply] = service.handle_text(who, f"注册 名称={name} 行业=C39 人数=10 营收=100")
+        finally:
+            store.close()
+    if not reply.words.startswith("已登记："):
+        return  # a name the registration refuses (it says why)
+    written = normalize(name)  # as the command parser reads it (NFKC: full-width folded)
+    assert reply.words.splitlines()[0] == f"已登记：{written}"
+    assert reply.text.splitlines()[0] == f"<b>已登记：{escape(written)}</b>"
 
 
 def test_a_guided_registration_outlives_the_process(store: Store) -> None:
