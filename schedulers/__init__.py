@@ -34,6 +34,7 @@ from schedulers._channels import (
 )
 from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
 from schedulers._messages import Announcement, Digest, Entry, Message
+from schedulers._outbox import Claimed, RowStatus
 from schedulers._planner import (
     ANNOUNCEMENT,
     DEFAULT_OFFSETS,
@@ -122,6 +123,7 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Channel",
+    "Claimed",
     "Condition",
     "Contact",
     "ContinuousWindow",
@@ -148,6 +150,7 @@ __all__ = [
     "Reminder",
     "Round",
     "RoundInfo",
+    "RowStatus",
     "SendResult",
     "Source",
     "Status",

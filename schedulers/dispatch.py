@@ -41,6 +41,7 @@ from schedulers._channels import (
     SendResult,
     part_failed,
 )
+from schedulers._outbox import Claimed, RowStatus
 from schedulers._planner import ANNOUNCEMENT, local_date
 
 log = logging.getLogger("huiqi.dispatch")
@@ -95,20 +96,6 @@ class PerAddress:
         return len(idle)
 
 
-class Item(Protocol):
-    """A claimed outbox row."""
-
-    id: int
-    subscriber_id: int
-    channel: str
-    address: str
-    round_key: str
-    round_version: int
-    kind: str
-    due_at: dt.datetime
-    attempts: int
-
-
 class RoundLike(Protocol):
     """What the dispatcher needs to know of a round."""
 
@@ -128,7 +115,7 @@ class OutboxStore(Protocol):
         limit: int,
         channels: Collection[str] | None = None,
         other_than: Collection[str] | None = None,
-    ) -> Sequence[Any]: ...
+    ) -> Sequence[Claimed]: ...
     def renew(self, ids: Sequence[int], *, now: dt.datetime, worker: str) -> list[int]: ...
     def mark_sent(
         self, ids: Sequence[int], *, now: dt.datetime, late: bool, worker: str | None = None
@@ -143,17 +130,14 @@ class OutboxStore(Protocol):
         worker: str | None = None,
         count: bool = True,
     ) -> list[int]: ...
-    def mark_failed(
-        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
-    ) -> list[int]: ...
-    def mark_dead(
-        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
-    ) -> list[int]: ...
-    def mark_uncertain(
-        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
-    ) -> list[int]: ...
-    def mark_dropped(
-        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
+    def settle(
+        self,
+        status: RowStatus,
+        ids: Sequence[int],
+        *,
+        now: dt.datetime,
+        detail: str,
+        worker: str | None = None,
     ) -> list[int]: ...
     def move_subscriber(self, subscriber_id: int, address: str) -> int: ...
     def deactivate(self, subscriber_id: int, reason: str) -> None: ...
@@ -247,6 +231,12 @@ class Dispatcher:
         fits = int(channel.rate_per_second * LEASE.total_seconds() / 3)
         return max(1, min(self.batch, fits))
 
+    async def _settle(
+        self, status: RowStatus, ids: Sequence[int], now: dt.datetime, detail: str, worker: str
+    ) -> None:
+        """End rows in `status` (the ones this dispatcher still holds), in a worker thread."""
+        await self._db(self.store.settle, status, ids, now=now, detail=detail, worker=worker)
+
     async def _db(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A store call, in a worker thread: a slow database stalls no channel or web request."""
         return await asyncio.to_thread(functools.partial(call, *args, **kwargs))
@@ -321,10 +311,12 @@ class Dispatcher:
             if not await self._send_batch(channel, claimed, report):
                 return  # the channel is down: its rows wait for a later tick
 
-    async def _send_batch(self, channel: Channel, claimed: list[Any], report: TickReport) -> bool:
+    async def _send_batch(
+        self, channel: Channel, claimed: list[Claimed], report: TickReport
+    ) -> bool:
         """Send one claimed batch; False when the channel went down (the rest is released)."""
         rounds = await asyncio.to_thread(self.rounds)  # reads the store
-        groups: dict[tuple[int, dt.datetime, bool], list[Any]] = {}
+        groups: dict[tuple[int, dt.datetime, bool], list[Claimed]] = {}
         for item in claimed:
             # An announcement is a message of its own, never part of a reminder digest.
             key = (item.subscriber_id, item.due_at, item.kind == ANNOUNCEMENT)
@@ -355,12 +347,8 @@ class Dispatcher:
                     continue
             subscriber_id = items[0].subscriber_id
             if subscriber_id in report.deactivated:
-                await self._db(
-                    self.store.mark_failed,
-                    [i.id for i in items],
-                    now=now,
-                    detail="订阅者已停用",
-                    worker=self.worker,
+                await self._settle(
+                    RowStatus.FAILED, [i.id for i in items], now, "订阅者已停用", self.worker
                 )
                 report.failed += len(items)
                 continue
@@ -381,7 +369,7 @@ class Dispatcher:
         return True
 
     async def _send_group(
-        self, channel: Channel, items: list[Any], rounds: Mapping[str, Any], report: TickReport
+        self, channel: Channel, items: list[Claimed], rounds: Mapping[str, Any], report: TickReport
     ) -> bool:
         """Send one subscriber's digest; False when the channel is down."""
         now = self.clock()
@@ -403,9 +391,7 @@ class Dispatcher:
                 else:
                     ended = (rnd.close or rnd.open).isoformat()
                     reason = f"轮次已于{ended}截止，停机期间未能按时发出，不再补发"
-                await self._db(
-                    self.store.mark_dropped, [item.id], now=now, detail=reason, worker=self.worker
-                )
+                await self._settle(RowStatus.DROPPED, [item.id], now, reason, self.worker)
                 log.info("dropped reminder %d (%s): %s", item.id, item.round_key, reason)
                 report.dropped += 1
             else:
@@ -478,7 +464,7 @@ class Dispatcher:
     async def _record(
         self,
         channel: Channel,
-        items: list[Any],
+        items: list[Claimed],
         result: SendResult,
         late: bool,
         report: TickReport,
@@ -500,7 +486,7 @@ class Dispatcher:
             return True
         if result.status == UNCERTAIN:
             detail = f"不确定是否送达（不重发）：{result.detail}"
-            await self._db(self.store.mark_uncertain, ids, now=now, detail=detail, worker=worker)
+            await self._settle(RowStatus.UNCERTAIN, ids, now, detail, worker)
             report.uncertain += len(ids)
             log.warning("reminders %s may or may not have arrived: %s", ids, result.detail)
             return not result.channel_down
@@ -532,14 +518,14 @@ class Dispatcher:
                 )
                 report.moved += len(ids)
             else:  # the new chat is subscribed already and gets its own reminders
-                await self._db(self.store.mark_failed, ids, now=now, detail=detail, worker=worker)
+                await self._settle(RowStatus.FAILED, ids, now, detail, worker)
                 await self._db(self.store.fail_pending_of, subscriber_id, now=now, detail=detail)
                 report.failed += len(ids)
             log.info("subscriber %d moved to a new chat", subscriber_id)
             return True
         if result.status == PERMANENT:
             detail = result.detail or "永久失败"
-            await self._db(self.store.mark_failed, ids, now=now, detail=detail, worker=worker)
+            await self._settle(RowStatus.FAILED, ids, now, detail, worker)
             await self._db(self.store.deactivate, subscriber_id, detail)
             await self._db(
                 self.store.fail_pending_of, subscriber_id, now=now, detail=f"订阅者已停用：{detail}"
@@ -550,14 +536,14 @@ class Dispatcher:
             return True
         if result.status == REJECTED:
             detail = f"平台拒收：{result.detail}"
-            await self._db(self.store.mark_dead, ids, now=now, detail=detail, worker=worker)
+            await self._settle(RowStatus.DEAD, ids, now, detail, worker)
             report.dead += len(ids)
             log.warning("reminders %s refused by %s: %s", ids, channel.name, result.detail)
             return True
         attempts = max(i.attempts for i in items) + 1
         if attempts >= self.max_attempts:
             detail = f"{attempts}次尝试后放弃：{result.detail}"
-            await self._db(self.store.mark_dead, ids, now=now, detail=detail, worker=worker)
+            await self._settle(RowStatus.DEAD, ids, now, detail, worker)
             report.dead += len(ids)
             log.warning("reminders %s dead: %s", ids, detail)
             return True

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from schedulers import Claimed
 from subscriptions.store._db import (
     DEAD,
     DROPPED,
@@ -26,7 +27,6 @@ from subscriptions.store._db import (
     SENT,
     UNCERTAIN,
     ChatDraft,
-    Claimed,
     DeliveryStats,
     Enterprise,
     ReminderSettings,

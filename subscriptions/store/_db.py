@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +15,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from schedulers import Basis
+from schedulers import Basis, RowStatus
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class Status(StrEnum):
-    """Where an outbox row stands: pending -> sending -> one of the ends."""
-
-    PENDING = "pending"
-    SENDING = "sending"  # claimed by a dispatcher (claimed_by), under a lease
-    SENT = "sent"
-    FAILED = "failed"  # the subscriber cannot be reached (blocked, left): it was deactivated
-    DROPPED = "dropped"  # no longer worth sending (its round closed or is gone)
-    DEAD = "dead"  # given up after the last attempt, or refused by the platform; the log says why
-    UNCERTAIN = "uncertain"  # the platform may have it: the request went out, no answer came
-
-
+Status = RowStatus  # the outbox row status, defined with the outbox protocol in the core
 PENDING, SENDING, SENT, FAILED, DROPPED, DEAD, UNCERTAIN = Status
 
 
@@ -116,21 +104,6 @@ class ChatDraft:
     kind: str  # "register" | "announce"
     data: dict[str, Any]
     updated_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """An outbox row claimed for sending, with its subscriber."""
-
-    id: int
-    subscriber_id: int
-    channel: str
-    address: str
-    round_key: str
-    round_version: int
-    kind: str
-    due_at: dt.datetime
-    attempts: int
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

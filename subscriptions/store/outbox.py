@@ -13,7 +13,7 @@ from sqlalchemy import insert as sqlalchemy_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from schedulers import ANNOUNCEMENT, Kind, Reminder
+from schedulers import ANNOUNCEMENT, Claimed, Kind, Reminder
 from subscriptions._tables import (
     AnnouncementRow,
     DeliveryRow,
@@ -21,14 +21,11 @@ from subscriptions._tables import (
     SubscriberRow,
 )
 from subscriptions.store._db import (
-    DEAD,
     DROPPED,
     FAILED,
     PENDING,
     SENDING,
     SENT,
-    UNCERTAIN,
-    Claimed,
     Repository,
     Status,
     StoredAnnouncement,
@@ -190,16 +187,17 @@ class Outbox(Repository):
         s.add_all(DeliveryRow(outbox_id=i, at=now, result=result, detail=detail) for i in changed)
         return changed
 
-    def _settle(
+    def settle(
         self,
         status: Status,
         ids: Sequence[int],
         *,
         now: dt.datetime,
         detail: str,
-        worker: str | None,
+        worker: str | None = None,
     ) -> list[int]:
-        """End rows in `status`, with `detail` as their note and in the log."""
+        """End rows in `status` (failed, dropped, dead or uncertain), with `detail` as their
+        note and in the delivery log; with `worker`, only the rows that worker still holds."""
         return self._finish(
             ids,
             now=now,
@@ -267,19 +265,6 @@ class Outbox(Repository):
             )
             return list(s.scalars(stmt))
 
-    def mark_dead(
-        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
-    ) -> list[int]:
-        """Given up on these messages (attempts spent, or refused as sent): the subscriber
-        stays active; the log and the note say why."""
-        return self._settle(DEAD, ids, now=now, detail=detail, worker=worker)
-
-    def mark_uncertain(
-        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
-    ) -> list[int]:
-        """The request went out and no answer came: perhaps delivered, so never resent."""
-        return self._settle(UNCERTAIN, ids, now=now, detail=detail, worker=worker)
-
     def move_subscriber(self, subscriber_id: int, address: str) -> int:
         """The chat at a subscriber's address moved to `address` (a Telegram group became a
         supergroup): follow it. Return the subscriber id that now holds the new address."""
@@ -308,18 +293,6 @@ class Outbox(Repository):
                 .values(active=False, deactivated_reason=reason)
             )
 
-    def mark_failed(
-        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
-    ) -> list[int]:
-        """Given up: the subscriber cannot be reached (blocked the bot, left, was removed)."""
-        return self._settle(FAILED, ids, now=now, detail=detail, worker=worker)
-
-    def mark_dropped(
-        self, ids: Sequence[int], *, now: dt.datetime, detail: str, worker: str | None = None
-    ) -> list[int]:
-        """Not sent on purpose (the round closed while huiqi was down); the log says why."""
-        return self._settle(DROPPED, ids, now=now, detail=detail, worker=worker)
-
     def fail_pending_of(self, subscriber_id: int, *, now: dt.datetime, detail: str) -> int:
         """Give up every pending row of a subscriber that can no longer be reached."""
         with self.session() as s:
@@ -331,7 +304,7 @@ class Outbox(Repository):
                 )
             )
         if ids:
-            self.mark_failed(ids, now=now, detail=detail)
+            self.settle(FAILED, ids, now=now, detail=detail)
         return len(ids)
 
     def supersede(self, round_key: str, version: int, *, now: dt.datetime) -> int:
@@ -347,7 +320,7 @@ class Outbox(Repository):
                 )
             )
         if ids:
-            self.mark_dropped(ids, now=now, detail=f"轮次日期已更新为第{version}版")
+            self.settle(DROPPED, ids, now=now, detail=f"轮次日期已更新为第{version}版")
         return len(ids)
 
     def next_due(self) -> dt.datetime | None:
