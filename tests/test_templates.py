@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -45,6 +46,12 @@ SHOWN_BY = {
     "chat/_format.html.j2": "chat_help.html",
     "chat/_format.txt.j2": "chat_wecom.txt",
     "chat/calendar.html.j2": "chat_calendar.html",
+    "chat/phrases/admin.txt.j2": "chat_phrases.txt",
+    "chat/phrases/calendar.txt.j2": "chat_phrases.txt",
+    "chat/phrases/common.txt.j2": "chat_phrases.txt",
+    "chat/phrases/matching.txt.j2": "chat_phrases.txt",
+    "chat/phrases/registration.txt.j2": "chat_phrases.txt",
+    "chat/phrases/reminders.txt.j2": "chat_phrases.txt",
     "chat/help.html.j2": "chat_help.html",
     "chat/help_text.html.j2": "chat_help_text.html",
     "chat/match.html.j2": "chat_match.html",
@@ -258,3 +265,105 @@ def test_web_pages(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
         missing = client.get("/policies/no-such-policy")
         assert missing.status_code == 404
         golden("web_not_found.html", missing.text)
+
+
+# Arguments for every phrase of templates/chat/phrases: each is rendered for a chat with
+# buttons (/commands) and one where commands are typed. A new phrase fails here until it is.
+DIVISION = dataclasses.make_dataclass("Division", ["full_code", "name"])
+ROUND = dataclasses.make_dataclass("Round", ["open", "close", "version"])
+STATS = dataclasses.make_dataclass(
+    "Stats", ["subscribers", "enterprises", "matches", "sent", "failed"]
+)
+PHRASE_ARGS: dict[str, dict[str, dict[str, Any]]] = {
+    "common": {
+        "not_registered": {},
+        "private_only": {},
+        "unknown_command": {},
+        "stale_button": {},
+        "cancelled_registration": {},
+        "cancelled_announcement": {},
+        "nothing_to_cancel": {},
+    },
+    "registration": {
+        "unknown_keys": {"keys": ("颜色", "尺寸")},
+        "one_line_form": {},
+        "guided_start": {},
+        "no_industry": {"word": "量子点"},
+        "several_industries": {
+            "word": "纺织",
+            "divisions": [DIVISION("C17", "纺织业"), DIVISION("C18", "纺织服装、服饰业")],
+            "total": 14,
+        },
+        "invalid": {"errors": [("人数", "从业人数应为整数"), ("营收", "应为数字")]},
+        "how_to_correct": {},
+        "ask_name_again": {},
+        "ask_industry": {},
+        "ask_number_again": {"step": "employees"},
+        "ask_revenue": {},
+        "ask_qualifications": {"size": "小型", "group": "工业"},
+        "use_the_buttons": {},
+        "no_industry_pick": {"word": "量子点"},
+        "pick_industry": {},
+        "ask_employees": {"industry": "C39", "name": "计算机、通信和其他电子设备制造业"},
+        "over": {},
+        "pick_division": {"code": "C", "name": "制造业"},
+        "ask_district": {},
+        "chosen": {"names": ["高新技术企业"]},
+        "confirm": {
+            "p": {"name": "甲公司", "industry": "C39", "employees": 180, "revenue_wan": 12000}
+        },
+        "cancelled": {},
+        "wrong_step": {},
+    },
+    "matching": {"policy_usage": {}, "no_policy": {"id": "nope"}},
+    "calendar": {"already_given": {"name": "甲公司", "day": dt.date(2026, 11, 20)}, "rotated": {}},
+    "reminders": {
+        "bad_offsets": {},
+        "bad_time": {},
+        "no_such": {"value": "nope", "what": "muted_policies"},
+        "confirm_stop": {},
+        "kept": {},
+        "stopped": {"gone": True},
+    },
+    "admin": {
+        "admins_only": {"what": "rounds"},
+        "announce_usage": {},
+        "announcement_too_long": {"limit": 1000, "length": 1200},
+        "announcement_preview": {"count": 3, "body": "明天宣讲会\n欢迎参加"},
+        "announcement_dropped": {"waiting": True},
+        "nothing_to_confirm": {},
+        "announcement_queued": {"total": 3, "parts": "Telegram 1、企业微信 2"},
+        "rounds_usage": {},
+        "no_policy": {"id": "nope"},
+        "bad_date": {},
+        "close_before_open": {},
+        "round_unchanged": {},
+        "round_published": {
+            "new": ROUND(dt.date(2026, 12, 1), dt.date(2026, 12, 28), 2),
+            "notices": 5,
+        },
+        "stats": {"s": STATS(10, 8, 120, 30, 1)},
+        "subscribe_usage": {"listing": "人才补贴（talent）、税收优惠（tax）"},
+        "no_categories": {"unknown": ["天气"], "listing": "人才补贴（talent）"},
+        "subscribed": {"chosen": "人才补贴"},
+        "unsubscribed": {},
+    },
+}
+
+
+def test_chat_phrases(service: ChatService, golden: Callable[[str, str], None]) -> None:
+    """Every short reply of the chat features, as Telegram and WeCom show it."""
+    texts = []
+    for name, phrases in PHRASE_ARGS.items():
+        source = (ROOT / "templates" / "chat" / "phrases" / f"{name}.txt.j2").read_text("utf-8")
+        assert set(re.findall(r"{% macro (\w+)\(", source)) == set(phrases), name
+        for phrase, args in phrases.items():
+            service.phrases = name
+            for who in (
+                Who("telegram", "1", "1", "甲", buttons=True),
+                Who("wecom", "u", "u", "乙"),
+            ):
+                [reply] = service.tell(who, phrase, **args)
+                shown = reply.text if who.buttons else reply.words
+                texts.append(f"== {name}.{phrase} ({who.channel})\n{shown}\n")
+    golden("chat_phrases.txt", "\n".join(texts))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html as htmllib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +51,11 @@ class Reply:
         """The answer for a channel without markup."""
         return self.text if self.plain is None else self.plain
 
+    @classmethod
+    def joined(cls, replies: Sequence[Reply]) -> Reply:
+        """Several answers as one message, a line each (their buttons are not kept)."""
+        return cls("\n".join(r.text for r in replies), plain="\n".join(r.words for r in replies))
+
 
 @dataclass(frozen=True)
 class Who:
@@ -84,12 +88,13 @@ def is_admin(channel: str, user: str, admins: Sequence[str]) -> bool:
 
 # Each slash command as the word a WeCom or WeChat user types: its first Chinese name.
 TYPED_WORDS = {name: words[1] for name, words in COMMAND_WORDS.items() if words[0].isascii()}
-SLASH_COMMAND = re.compile(r"(?<![\w/.:])/(" + "|".join(TYPED_WORDS) + r")\b")
 
 
-def as_typed(text: str) -> str:
-    """Slash commands written as the words a WeCom or WeChat user types (/match → 可申报)."""
-    return SLASH_COMMAND.sub(lambda m: TYPED_WORDS[m[1]], text)
+def _commands_of(who: Who) -> Callable[[str], str]:
+    """How this chat writes a command: /register with buttons, 注册 where commands are typed."""
+    if who.typed:
+        return lambda name: TYPED_WORDS[name]
+    return lambda name: f"/{name}"
 
 
 # A handler answers one command of one chat.
@@ -108,6 +113,7 @@ class Talk:
     public_url: str
     env: Environment
     bot_username: str | None = None
+    phrases: str = "common"  # the file of this feature's phrases in templates/chat/phrases
 
     def commands(self) -> dict[str, Handler]:
         """The commands this feature answers, by name (the names of `COMMAND_WORDS`)."""
@@ -117,19 +123,27 @@ class Talk:
         """The buttons this feature answers, by the prefix of their data (`reg:…`)."""
         return {}
 
-    def say(self, template: str, buttons: Buttons = (), **ctx: Any) -> list[Reply]:
+    def say(self, who: Who, template: str, buttons: Buttons = (), **ctx: Any) -> list[Reply]:
         """A reply from `templates/chat/<template>.html.j2`, rendered once with HTML markup
         and once without (`templates/chat/_format.*.j2`); autoescaping is undone for the
-        plain form, which never had tags."""
+        plain form, which never had tags. Commands are written as the chat takes them."""
         found = self.env.get_template(f"chat/{template}.html.j2")
+        ctx |= {"typed": who.typed, "cmd": _commands_of(who)}
         html = found.render(fmt_template="chat/_format.html.j2", **ctx).strip()
         bare = found.render(fmt_template="chat/_format.txt.j2", **ctx).strip()
-        return [Reply(html, buttons, plain=as_typed(htmllib.unescape(bare)))]
+        return [Reply(html, buttons, plain=htmllib.unescape(bare))]
 
-    def plain(self, text: str, buttons: Buttons = ()) -> list[Reply]:
-        """A reply of plain text (escaped for Telegram's HTML)."""
-        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return [Reply(escaped, buttons, plain=as_typed(text))]
+    def tell(self, who: Who, phrase: str, buttons: Buttons = (), **args: Any) -> list[Reply]:
+        """A short reply: the macro `phrase` of `templates/chat/phrases/<feature>.txt.j2`
+        (`common` where the feature has no such phrase), escaped for Telegram's HTML."""
+        ctx = {"typed": who.typed, "cmd": _commands_of(who), "usage": USAGE}
+        for name in (self.phrases, "common"):
+            module = self.env.get_template(f"chat/phrases/{name}.txt.j2").make_module(ctx)
+            macro = getattr(module, phrase, None)
+            if macro is not None:
+                text = str(macro(**args))
+                return [Reply(htmllib.escape(text, quote=False), buttons, plain=text)]
+        raise LookupError(f"no phrase {phrase!r} for {self.phrases}")
 
     def subscriber(self, who: Who) -> int:
         """The chat's subscriber id (made on first contact)."""
@@ -156,9 +170,7 @@ class Talk:
 
     def not_registered(self, who: Who) -> list[Reply]:
         """The answer to a command that needs a registration first."""
-        if who.typed:
-            return self.plain(f"您还没有登记企业。请按这个格式发送：\n{USAGE}")
-        return self.plain("您还没有登记企业。发 /register 开始。")
+        return self.tell(who, "not_registered")
 
     def private_only(self, who: Who) -> list[Reply] | None:
         """A refusal in a group (enterprise details stay in private chats), else None."""
@@ -168,7 +180,7 @@ class Talk:
         if self.bot_username:
             url = f"https://t.me/{self.bot_username}?start=register"
             buttons = ((Button("私聊继续登记", url=url),),)
-        return self.plain("为保护企业信息，登记和查看资料请在私聊中进行。", buttons)
+        return self.tell(who, "private_only", buttons)
 
     def draft(self, who: Who, kind: str) -> dict[str, Any] | None:
         """The chat's conversation of `kind` in progress, unless it was left too long ago."""

@@ -20,6 +20,8 @@ ROTATE_BUTTON: Buttons = ((Button("更换链接（旧链接失效）", data="cal
 class Calendar(Talk):
     """日历 and 日历 更换."""
 
+    phrases: str = "calendar"
+
     def commands(self) -> dict[str, Handler]:
         return {"calendar": self.calendar}
 
@@ -32,7 +34,7 @@ class Calendar(Talk):
     def button(self, who: Who, value: str) -> list[Reply]:
         if value == "rotate":
             return self.link(who, rotate=True)
-        return self.plain("这个按钮已失效，请重新发送命令。")
+        return self.tell(who, "stale_button")
 
     def link(self, who: Who, *, rotate: bool) -> list[Reply]:
         """The calendar link: issued once; shown again only by issuing a new one."""
@@ -44,14 +46,7 @@ class Calendar(Talk):
             # Only a digest of the link is kept: it cannot be shown again, and issuing a new one
             # here would silently break the calendars already subscribed to the old one.
             day = local_date(since)
-            how = "发送“日历 更换”" if who.typed else "点下面的“更换链接”"
-            return self.plain(
-                f"{found.name} 的日历链接已于{day.month}月{day.day}日发给您，仍然有效，"
-                "请往上翻聊天记录查找（为安全起见链接不重复显示）。\n"
-                f"找不到或怀疑泄露：{how}获取新链接，旧链接随即失效，"
-                "已订阅的日历需改用新链接。",
-                ROTATE_BUTTON,
-            )
+            return self.tell(who, "already_given", ROTATE_BUTTON, name=found.name, day=day)
         token = self.store.tokens.issue_token(found.id, now=self.clock())  # revokes any earlier one
         https = f"{self.public_url}/feeds/e/{token}.ics"
         webcal = "webcal://" + https.split("://", 1)[1]
@@ -59,12 +54,7 @@ class Calendar(Talk):
         png = io.BytesIO()
         qr.save(png, kind="png", scale=6)
         replies = self.say(
-            "calendar",
-            ROTATE_BUTTON,
-            name=found.name,
-            https=https,
-            webcal=webcal,
-            typed=who.typed,
+            who, "calendar", ROTATE_BUTTON, name=found.name, https=https, webcal=webcal
         )
         replies[0] = dataclasses.replace(replies[0], photo=png.getvalue())
-        return ([Reply("已更换，旧链接已失效。")] if rotate else []) + replies
+        return (self.tell(who, "rotated") if rotate else []) + replies

@@ -18,6 +18,8 @@ PAGE = 5  # matches per page
 class Matching(Talk):
     """可申报, 近期 and 政策."""
 
+    phrases: str = "matching"
+
     def commands(self) -> dict[str, Handler]:
         return {"match": self.match, "upcoming": self.upcoming, "policy": self.policy}
 
@@ -50,13 +52,13 @@ class Matching(Talk):
         if page < pages:
             nav.append(Button("下一页", data=f"match:{page + 1}"))
         return self.say(
+            who,
             "match",
             (tuple(nav),) if nav else (),
             items=[(m, next_round(m.policy, on=on)) for m in shown],
             page=page,
             pages=pages,
             total=len(items),
-            typed=who.typed,  # no buttons: say which words turn the page
         )
 
     def upcoming(self, who: Who, cmd: Command) -> list[Reply]:
@@ -66,17 +68,15 @@ class Matching(Talk):
         profile = parse_profile(found.profile, self.world.vocab)
         days = 90
         items = upcoming(self.world, profile, on=self.today(), days=days)
-        return self.say("upcoming", items=items, days=days)
+        return self.say(who, "upcoming", items=items, days=days)
 
     def policy(self, who: Who, cmd: Command) -> list[Reply]:
         if not cmd.args:
-            return self.plain(
-                "请在 /policy 后加政策编号，如 /policy talent-living-allowance-masters-doctors"
-            )
+            return self.tell(who, "policy_usage")
         policy = self.world.catalog.get(cmd.args[0])
         if policy is None:
-            return self.plain(f"没有编号为 {cmd.args[0]} 的政策。发 /match 查看适合您的政策。")
+            return self.tell(who, "no_policy", id=cmd.args[0])
         page = f"{self.public_url}/policies/{policy.id}"
         feed = f"{self.public_url}/feeds/category/{policy.category}.ics"
         buttons = ((Button("政策详情与原文", url=page), Button("订阅此类日历", url=feed)),)
-        return self.say("policy", buttons, p=policy, next=next_round(policy, on=self.today()))
+        return self.say(who, "policy", buttons, p=policy, next=next_round(policy, on=self.today()))

@@ -24,6 +24,8 @@ MUTES = (  # 提醒设置 words that mute or unmute, and what they change
 class Reminders(Talk):
     """提醒设置, 退订 and 确认退订."""
 
+    phrases: str = "reminders"
+
     def commands(self) -> dict[str, Handler]:
         return {"remind": self.remind, "stop": self.stop, "confirm_stop": self.confirm_stop}
 
@@ -40,18 +42,19 @@ class Reminders(Talk):
             return self.not_registered(who)
         words = cmd.options
         changes: dict[str, Any] = {}
-        errors: list[str] = []
+        errors: list[str] = []  # phrases
+        unknown: list[tuple[str, str]] = []  # (value, what) muted or unmuted but not known
         if "提前" in words:
             days = [d for d in re.split(r"[,，、]", words["提前"]) if d.strip()]
             if all(d.strip().isdigit() and 0 <= int(d) <= 60 for d in days) and days:
                 changes["offsets"] = sorted({int(d) for d in days}, reverse=True)
             else:
-                errors.append("提前天数应为 0-60 的整数，用逗号分开，如 提前=14,7,3,1")
+                errors.append("bad_offsets")
         if "时间" in words:
             if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", words["时间"]):
                 changes["send_time"] = words["时间"]
             else:
-                errors.append("时间应为 HH:MM，如 时间=09:30")
+                errors.append("bad_time")
         for key, target, add in MUTES:
             if key not in words:
                 continue
@@ -62,15 +65,15 @@ class Reminders(Talk):
                 else value in {t.key for t in self.world.catalog.vocab.categories}
             )
             if not known:
-                errors.append(
-                    f"没有“{value}”这一{'政策编号' if target == 'muted_policies' else '类别'}"
-                )
+                unknown.append((value, target))
                 continue
             current = set(changes.get(target, getattr(prefs, target)))
             current = current | {value} if add else current - {value}
             changes[target] = sorted(current)
-        if errors:
-            return self.plain("\n".join(errors))
+        if errors or unknown:
+            said = [r for e in errors for r in self.tell(who, e)]
+            said += [r for v, t in unknown for r in self.tell(who, "no_such", value=v, what=t)]
+            return [Reply.joined(said)]
         if changes:
             self.store.registry.set_preferences(subscriber, **changes)
             prefs = dataclasses.replace(prefs, **changes)
@@ -78,22 +81,20 @@ class Reminders(Talk):
             self.store.outbox.forget_planned(subscriber, after=self.clock())
             replan(self.store, self.world, now=self.clock(), only={subscriber})
         categories = "、".join(t.key for t in self.world.catalog.vocab.categories)
-        return self.say("remind", prefs=prefs, categories=categories)
+        return self.say(who, "remind", prefs=prefs, categories=categories)
 
     def stop(self, who: Who, cmd: Command) -> list[Reply]:
         refused = self.private_only(who)
         if refused:
             return refused
         buttons = ((Button("确认退订并删除", data="stop:yes"), Button("再想想", data="stop:no")),)
-        if who.typed:
-            return self.plain("确定退订吗？企业资料、提醒和日历链接都会删除。确认请回复：确认退订")
-        return self.plain("确定退订吗？企业资料、提醒和日历链接都会删除。", buttons)
+        return self.tell(who, "confirm_stop", () if who.typed else buttons)
 
     def confirm_stop(self, who: Who, cmd: Command) -> list[Reply]:
         return self.stop_button(who, "yes")
 
     def stop_button(self, who: Who, value: str) -> list[Reply]:
         if value != "yes":
-            return self.plain("好的，保留您的登记。")
+            return self.tell(who, "kept")
         gone = self.store.registry.unregister(self.subscriber(who), now=self.clock())
-        return self.plain("已退订，企业资料和日历链接已删除。" if gone else "您还没有登记企业。")
+        return self.tell(who, "stopped", gone=gone)

@@ -49,7 +49,7 @@ class ChatService(Talk):
             "start": self.start,
             "help": self.help,
             "text": self.help,
-            "unknown": lambda who, cmd: self.plain("没有这个命令。") + self.help(who, cmd),
+            "unknown": lambda who, cmd: self.tell(who, "unknown_command") + self.help(who, cmd),
             "cancel": self.cancel,
         }
         self.table: dict[str, Handler] = dict(own)
@@ -81,7 +81,7 @@ class ChatService(Talk):
         prefix, _, value = data.partition(":")
         pressed = self.button_handlers.get(prefix)
         if pressed is None:
-            return self.plain("这个按钮已失效，请重新发送命令。")
+            return self.tell(who, "stale_button")
         return pressed(who, value)
 
     def start(self, who: Who, cmd: Command) -> list[Reply]:
@@ -91,13 +91,13 @@ class ChatService(Talk):
         return self.help(who, cmd)
 
     def help(self, who: Who, cmd: Command) -> list[Reply]:
-        return self.say("help_text" if who.typed else "help")
+        return self.say(who, "help_text" if who.typed else "help")
 
     def cancel(self, who: Who, cmd: Command) -> list[Reply]:
         """取消: ends the chat's conversation in progress, whichever it is."""
         taken = self.store.chats.take_draft(who.channel, who.chat)
         if taken is not None and taken.kind == registration.KIND:
-            return self.plain("已取消登记。发 /register 可重新开始。")
+            return self.tell(who, "cancelled_registration")
         if taken is not None and taken.kind == admin.KIND:
-            return self.plain("已放弃这条公告，没有发出。")
-        return self.plain("当前没有进行中的操作。")
+            return self.tell(who, "cancelled_announcement")
+        return self.tell(who, "nothing_to_cancel")
