@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from schedulers import DEFAULT_OFFSETS, DEFAULT_SEND_TIME
 from subscriptions._tables import (
     CategorySubscriptionRow,
     DeliveryRow,
@@ -31,6 +32,8 @@ from subscriptions.store._db import (
     Subscription,
 )
 from subscriptions.store.outbox import Outbox
+
+DEFAULT_SEND = DEFAULT_SEND_TIME.strftime("%H:%M")  # stored as HH:MM, Ezhou time
 
 
 class Registry(Repository):
@@ -120,22 +123,19 @@ class Registry(Repository):
         enterprise_id: int,
         *,
         now: dt.datetime,
-        offsets: Sequence[int] = (14, 7, 3, 1),
-        send_time: str = "09:30",
+        offsets: Sequence[int] = DEFAULT_OFFSETS,
+        send_time: str = DEFAULT_SEND,
     ) -> int:
         """Subscribe a subscriber to an enterprise's rounds (idempotent); return the id."""
         with self.session() as s:
-            return self._subscribe(s, subscriber_id, enterprise_id, now, offsets, send_time)
+            ids = (subscriber_id, enterprise_id)
+            return self._subscribe(s, ids, now, offsets=offsets, send_time=send_time)
 
-    def _subscribe(
-        self,
-        s: Session,
-        subscriber_id: int,
-        enterprise_id: int,
-        now: dt.datetime,
-        offsets: Sequence[int] = (14, 7, 3, 1),
-        send_time: str = "09:30",
-    ) -> int:
+    def _subscribe(self, s: Session, ids: tuple[int, int], now: dt.datetime, **prefs: Any) -> int:
+        """`subscribe` in the caller's transaction: `ids` are (subscriber, enterprise)."""
+        subscriber_id, enterprise_id = ids
+        offsets: Sequence[int] = prefs.get("offsets", DEFAULT_OFFSETS)
+        send_time: str = prefs.get("send_time", DEFAULT_SEND)
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         stmt = (
             insert(SubscriptionRow)
@@ -232,7 +232,7 @@ class Registry(Repository):
                         raise
                     # Another chat took the name in the same moment.
                     name = f"{profile['name']}（{subscriber_id}）"
-            self._subscribe(s, subscriber_id, enterprise_id, now)
+            self._subscribe(s, (subscriber_id, enterprise_id), now)
         return enterprise_id
 
     @staticmethod
