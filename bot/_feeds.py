@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from bot._service import World
 from bot._views import environment
-from schedulers import Basis, FeedEvent, FeedMeta, Policy, render_feed
+from schedulers import ANNOUNCED, Basis, FeedEvent, FeedMeta, Policy, render_feed
 from subscriptions import ELIGIBLE, POSSIBLE, Context, Match, Profile, match
 from subscriptions.store import StoredRound
 
@@ -75,6 +75,7 @@ def events(
                 summary=summary,
                 description=description,
                 confirmed=r.basis == Basis.CONFIRMED,
+                countdown=r.basis in ANNOUNCED,  # no alarms before an estimated deadline
                 categories=(category,),
                 url=url,
             )

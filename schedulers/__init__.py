@@ -36,6 +36,7 @@ from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
 from schedulers._messages import Announcement, Digest, Entry, Message
 from schedulers._outbox import Claimed, RowStatus
 from schedulers._planner import (
+    ANNOUNCED,
     ANNOUNCEMENT,
     DEFAULT_OFFSETS,
     DEFAULT_SEND_TIME,
@@ -95,6 +96,7 @@ from schedulers._workdays import covers as holiday_schedule_covers
 from schedulers._workdays import is_workday
 
 __all__ = [
+    "ANNOUNCED",
     "ANNOUNCEMENT",
     "CONTINUOUS",
     "DEFAULT_OFFSETS",

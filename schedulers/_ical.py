@@ -32,6 +32,7 @@ class FeedEvent:
     confirmed: bool
     categories: tuple[str, ...] = ()
     url: str | None = None
+    countdown: bool = True  # alarms before the close: only for a deadline someone has set
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ def _event(item: FeedEvent) -> Event:
         event.add("categories", list(item.categories))
     if item.url:
         event.add("url", item.url)
-    if item.close is not None:
+    if item.close is not None and item.countdown:
         # 09:00 seven days and one day before the close (DTEND is the day after it).
         for days, text in ((7, "7天后截止"), (1, "明天截止")):
             alarm = Alarm()

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     CHANGE = "change"  # change-V: the round's dates changed (version V)
     ANNOUNCE = "announce"  # announce-V: the bureau published the round (version V)
     ANNOUNCEMENT = "announcement"  # an admin's announcement: no round (key `announcement:<id>`)
+    HEADSUP = "headsup"  # 申报预告: an estimated round is near; no notice exists yet
 
     @classmethod
     def of(cls, stored: str) -> Kind:
@@ -39,6 +40,10 @@ class Kind(StrEnum):
 
 
 OPEN_KIND = str(Kind.OPEN)
+HEADSUP_KIND = str(Kind.HEADSUP)
+HEADSUP_DAYS = 30  # the heads-up of an estimated round, this many days before its window
+# The bases whose dates someone has said: only these open and count down to a deadline.
+ANNOUNCED = frozenset({Basis.CONFIRMED, Basis.STATED})
 ANNOUNCEMENT = str(Kind.ANNOUNCEMENT)
 
 
@@ -134,13 +139,24 @@ def _muted(audience: Audience, rnd: RoundInfo) -> bool:
 def _schedule(
     rnd: RoundInfo, prefs: Preferences, is_workday: IsWorkday
 ) -> list[tuple[str, dt.datetime]]:
-    """(kind, due) of every reminder of a round under some preferences, whoever subscribes."""
+    """(kind, due) of every reminder of a round under some preferences, whoever subscribes.
+
+    A round whose dates were announced (a notice, or the documents' yearly dates) opens and
+    counts down to its close. An estimated one gets one heads-up before its window and no
+    opening or countdown: nobody has said it opens, nor set that deadline. A round of
+    unknown dates gets nothing until the bureau publishes it."""
     out: list[tuple[str, dt.datetime]] = []
 
     def remind(kind: str, day: dt.date) -> None:
         due = at_local(previous_workday(day, is_workday), prefs.send_time)
         if all(d != due for _, d in out):  # two reminders moved onto one day: one message says it
             out.append((kind, due))
+
+    if rnd.basis not in ANNOUNCED:
+        first = rnd.open or rnd.close
+        if rnd.basis == Basis.ESTIMATED and first is not None:
+            remind(HEADSUP_KIND, first - dt.timedelta(days=HEADSUP_DAYS))
+        return out
 
     if rnd.open is not None and prefs.notify_open:
         remind(OPEN_KIND, rnd.open)
@@ -163,12 +179,22 @@ def _for_audience(
     # was known: those who heard of an earlier version get a change notice instead.
     since = max(joined, rnd.recorded_at) if rnd.recorded_at else joined
     out = [Reminder(sid, rnd.key, rnd.version, kind, due) for kind, due in schedule if due >= since]
-    if rnd.open is not None and audience.preferences.notify_open:
-        joined_day = local_date(joined)
-        if rnd.open <= joined_day and (rnd.close is None or joined_day <= rnd.close):
-            # A new subscriber hears at once about a round that is already open.
-            out = [r for r in out if r.kind != OPEN_KIND]
-            out.insert(0, Reminder(sid, rnd.key, rnd.version, OPEN_KIND, joined))
+    joined_day = local_date(joined)
+    last = rnd.close or rnd.open
+    if rnd.basis == Basis.ESTIMATED and schedule and not out and last and joined_day <= last:
+        # Joined after the heads-up day, before the window passed: the heads-up at once.
+        return [Reminder(sid, rnd.key, rnd.version, HEADSUP_KIND, since)]
+    if rnd.basis not in ANNOUNCED:
+        return out
+    opened = rnd.open is not None and rnd.open <= joined_day
+    if (
+        opened
+        and (rnd.close is None or joined_day <= rnd.close)
+        and audience.preferences.notify_open
+    ):
+        # A new subscriber hears at once about a round that is already open.
+        out = [r for r in out if r.kind != OPEN_KIND]
+        out.insert(0, Reminder(sid, rnd.key, rnd.version, OPEN_KIND, joined))
     return out
 
 

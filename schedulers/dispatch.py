@@ -42,7 +42,7 @@ from schedulers._channels import (
     part_failed,
 )
 from schedulers._outbox import Claimed, RowStatus
-from schedulers._planner import ANNOUNCEMENT, local_date
+from schedulers._planner import ANNOUNCED, ANNOUNCEMENT, Kind, local_date
 
 log = logging.getLogger("huiqi.dispatch")
 
@@ -101,6 +101,7 @@ class RoundLike(Protocol):
 
     open: dt.date | None
     close: dt.date | None
+    basis: str  # only confirmed and stated rounds open and count down
 
 
 class OutboxStore(Protocol):
@@ -385,9 +386,18 @@ class Dispatcher:
                 and (rnd.close or rnd.open) is not None
                 and (rnd.close or rnd.open) < today
             )
-            if rnd is None or closed:
+            # An opening or a countdown of a round nobody announced (its dates are estimated,
+            # or it was planned before the round lost its notice) is not true: never sent.
+            unannounced = (
+                rnd is not None
+                and Kind.of(item.kind) in (Kind.OPEN, Kind.CLOSE)
+                and rnd.basis not in ANNOUNCED
+            )
+            if rnd is None or closed or unannounced:
                 if rnd is None:
                     reason = "轮次已不存在"
+                elif unannounced:
+                    reason = "批次日期为预计，通知尚未发布：不发申报开始或截止倒计时"
                 else:
                     ended = (rnd.close or rnd.open).isoformat()
                     reason = f"轮次已于{ended}截止，停机期间未能按时发出，不再补发"

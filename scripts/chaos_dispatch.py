@@ -62,6 +62,7 @@ class FarRound:
 
     open: dt.date = dt.date(2000, 1, 1)
     close: dt.date = dt.date(2999, 12, 31)
+    basis: str = "confirmed"
 
 
 class SlowSink:

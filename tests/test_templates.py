@@ -37,6 +37,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
 TALENT = "talent-living-allowance-masters-doctors"
+SPECIALIZED = "provincial-specialized-sophisticated-sme"  # its rounds are estimated
 ONE_LINE = (
     "/register 名称=鄂州某光电科技有限公司 行业=C39 人数=180 营收=12000 "
     "资质=高新技术企业,省级专精特新中小企业 区域=葛店经开区"
@@ -196,6 +197,7 @@ def test_reminder_messages(tmp_path: Path, golden: Callable[[str, str], None]) -
     )
     rounds = rounds_by_key(store)
     changed = rounds[talent.key]
+    estimated = next(r for r in rounds.values() if r.policy_id == SPECIALIZED)
     render = renderer(WORLD, store, public_url="https://huiqi.example.cn")
 
     def item(kind: str, version: int = talent.version) -> Item:
@@ -207,6 +209,9 @@ def test_reminder_messages(tmp_path: Path, golden: Callable[[str, str], None]) -
         "announce": [item(announce_kind(changed.version), changed.version)],
         "change": [item(change_kind(changed.version), changed.version)],
         "weekly": [item("weekly-2026-11-23")],
+        "headsup of an estimated round": [
+            Item(1, 1, estimated.key, estimated.version, "headsup", NOW)
+        ],
         "late digest of two": [item("open"), item(close_kind(3))],
     }
     for channel, caps in CHANNELS.items():

@@ -32,7 +32,9 @@ WORLD_ = World(load_catalog(), load_vocab(), load_size_standard())
 
 
 def test_demo_start_up_sends_open_rounds(tmp_path: Path) -> None:
-    """With --demo, the three sample enterprises hear at once about the round open today."""
+    """With --demo, the three sample enterprises hear at once about the round of today, as
+    true as it is: its dates are estimated from last year, so a heads-up (申报预告), never a
+    【申报开始】 for a round nobody announced."""
     url = f"sqlite:///{tmp_path / 'huiqi.db'}"
     world = World(load_catalog(), load_vocab(), load_size_standard())
     channel = RecordingChannel(clock=lambda: NOW)
@@ -46,11 +48,12 @@ def test_demo_start_up_sends_open_rounds(tmp_path: Path) -> None:
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
     assert sorted(m.address for m in channel.sent) == ["demo-1", "demo-2", "demo-3"]
-    assert all(m.text.startswith("【申报开始】省级专精特新中小企业申报") for m in channel.sent)
+    assert all("【申报预告】省级专精特新中小企业申报" in m.text for m in channel.sent)
+    assert not [m for m in channel.sent if "申报开始" in m.text or "截止）】" in m.text]
     store = Store.open(url)
     counts = store.outbox.counts()
     store.close()
-    assert counts["sent"] == 3
+    assert counts["sent"] == 6  # two heads-ups for each sample enterprise, in one message each
     assert counts["pending"] > 100
 
 

@@ -129,6 +129,11 @@ def test_public_feed_passes_three_parsers(served: tuple[TestClient, Store], tmp_
         2,
     )
     assert talent["summary"] == "【文件写明】企业“千名引硕工程”人才生活补贴"
+    # An estimated round is in the calendar, tentative, with no countdown to its guessed close.
+    estimated = [e for e in events.values() if str(e["summary"]).startswith("【预计】")]
+    assert estimated
+    assert {e["alarms"] for e in estimated} == {0}
+    assert {e["status"] for e in estimated} == {"TENTATIVE"}
 
 
 @pytest.mark.parametrize("name", ["hightech-electronics", "micro-retailer", "machine-tool"])

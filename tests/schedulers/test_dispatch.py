@@ -116,6 +116,17 @@ def test_replanning_sends_nothing_twice(store: Store) -> None:
 def test_three_day_outage(store: Store) -> None:
     """Down 28 Nov-1 Dec: open rounds' reminders go out marked 补发, closed rounds' are dropped."""
     s = setup(store, at=local(2026, 11, 20, 10, 0), offsets=(14, 7, 3, 1, 0))
+    # The bureau confirms the 专精特新 round (estimated ones count down to nothing).
+    add_round(
+        store,
+        WORLD.catalog,
+        "provincial-specialized-sophisticated-sme",
+        open=dt.date(2026, 11, 1),
+        close=dt.date(2026, 11, 30),
+        notice_url="https://example.org/zjtx",
+        now=local(2026, 11, 20, 10, 0),
+    )
+    replan(store, WORLD, now=local(2026, 11, 20, 10, 0))
     run_until(s, local(2026, 11, 28, 0, 0))
     sent_before = len(s.channel.sent)
     s.clock.now = local(2026, 12, 1, 12, 0)  # back up after three days
@@ -125,9 +136,11 @@ def test_three_day_outage(store: Store) -> None:
     assert after[0].text.startswith("【补发】系统停机期间未能按时发出以下提醒，现补发：")
     assert "【申报开始】企业“千名引硕工程”人才生活补贴" in after[0].text
     dropped = [r for r in s.store.outbox.rows() if r["status"] == "dropped"]
-    assert [(r["round_key"].split("#")[0], r["kind"]) for r in dropped] == [
-        ("provincial-specialized-sophisticated-sme", "close-0")
+    assert [(r["round_key"].split("#")[0], r["kind"], r["note"][:4]) for r in dropped] == [
+        ("provincial-specialized-sophisticated-sme", "headsup", "轮次日期"),  # confirmed since
+        ("provincial-specialized-sophisticated-sme", "close-0", "轮次已于"),
     ]
+    dropped = dropped[1:]
     assert dropped[0]["note"] == "轮次已于2026-11-30截止，停机期间未能按时发出，不再补发"
     late = [r for r in talent_rows(s.store) if r["kind"] == "open"]
     assert (late[0]["status"], late[0]["late"]) == ("sent", True)

@@ -23,6 +23,7 @@ class FarRound:
 
     open: dt.date | None = None
     close: dt.date | None = FAR
+    basis: str = "confirmed"
 
 
 @dataclass
@@ -253,3 +254,27 @@ def test_two_ticks_of_one_dispatcher_at_once_send_each_message_once(store: Store
     reports = asyncio.run(both())
     assert sum(r.sent for r in reports) == 40
     assert sorted(a for a, _ in sink.sent) == sorted(f"c{i}" for i in range(40))
+
+
+def test_an_opening_of_an_estimated_round_is_never_sent(store: Store) -> None:
+    """A 申报开始 or countdown queued for a round whose dates are only estimated (planned before
+    the round lost its notice, or by an older release) is dropped with the reason; its
+    heads-up goes out."""
+    sub = store.registry.subscriber("console", "a", display_name=None, now=NOW)
+    store.outbox.enqueue(
+        [Reminder(sub, "r", 1, kind, NOW) for kind in ("open", "close-7", "headsup")], now=NOW
+    )
+    sink = Sink()
+    d = Dispatcher(
+        store=store.outbox,
+        channels={"console": sink},
+        render=render,
+        rounds=lambda: {"r": FarRound(basis="estimated")},
+        clock=lambda: NOW,
+    )
+    report = asyncio.run(d.tick())
+    assert (report.sent, report.dropped) == (1, 2)
+    rows = {r["kind"]: (r["status"], r["note"]) for r in store.outbox.rows()}
+    assert rows["headsup"][0] == "sent"
+    assert rows["open"] == ("dropped", "批次日期为预计，通知尚未发布：不发申报开始或截止倒计时")
+    assert rows["close-7"][0] == "dropped"

@@ -51,7 +51,7 @@ def test_december_talent_round_reminders_on_working_days() -> None:
 
 def test_weekend_reminder_moves_to_friday() -> None:
     """A reminder on Sunday 29 Nov 2026 moves to Friday 27 Nov."""
-    rnd = RoundInfo("k", 1, "talent", "talent", None, D(2026, 11, 30), Basis.ESTIMATED)
+    rnd = RoundInfo("k", 1, "talent", "talent", None, D(2026, 11, 30), Basis.STATED)
     assert days_and_kinds(plan_one(EARLY, rnd, is_workday=is_workday)) == [
         ("2026-11-16 09:30", "close-14"),
         ("2026-11-23 09:30", "close-7"),
@@ -156,3 +156,41 @@ def test_weekly_digest_each_monday_for_the_groups_categories() -> None:
         ("2026-12-21 09:30", "weekly-2026-12-21"),
     ]
     assert {r.subscriber_id for r in found} == {9}
+
+
+def test_reminders_follow_how_the_dates_are_known() -> None:
+    """Announced dates (a notice, or the documents' yearly dates) open and count down; dates
+    estimated from last year get one heads-up 30 days before and no countdown; unknown dates
+    get nothing until the bureau publishes the round."""
+    dated = (D(2026, 12, 1), D(2026, 12, 25))
+    autumn = Audience(7, local(2026, 10, 1, 8, 0), frozenset({"talent"}))
+    bases = {
+        basis: plan_one(
+            autumn, RoundInfo("t", 1, "talent", "talent", *dated, basis), is_workday=is_workday
+        )
+        for basis in Basis
+    }
+    assert [k for _, k in days_and_kinds(bases[Basis.CONFIRMED])] == [
+        "open",
+        "close-14",
+        "close-7",
+        "close-3",
+        "close-1",
+    ]
+    assert days_and_kinds(bases[Basis.STATED]) == days_and_kinds(bases[Basis.CONFIRMED])
+    assert days_and_kinds(bases[Basis.ESTIMATED]) == [
+        ("2026-10-30 09:30", "headsup")
+    ]  # 31 Oct: Sat
+    assert bases[Basis.TBD] == []
+
+
+def test_a_late_subscriber_gets_the_heads_up_at_once() -> None:
+    """Joining after the heads-up day, before the estimated window ends: the heads-up now;
+    after the window: nothing."""
+    rnd = RoundInfo("t", 1, "talent", "talent", D(2026, 12, 1), D(2026, 12, 25), Basis.ESTIMATED)
+    during = Audience(8, local(2026, 12, 5, 14, 0), frozenset({"talent"}))
+    after = Audience(9, local(2026, 12, 26, 14, 0), frozenset({"talent"}))
+    assert days_and_kinds(plan_one(during, rnd, is_workday=is_workday)) == [
+        ("2026-12-05 14:00", "headsup")
+    ]
+    assert plan_one(after, rnd, is_workday=is_workday) == []
