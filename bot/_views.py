@@ -132,7 +132,9 @@ def environment() -> Environment:
     )
     env.filters["yuan"] = yuan_text
     env.filters["pad"] = pad
-    env.globals["basis_names"] = {t.key: t.name for t in load_vocabulary().bases}
+    vocabulary = load_vocabulary()
+    env.globals["basis_names"] = {t.key: t.name for t in vocabulary.bases}
+    env.globals["level_names"] = {t.key: t.name for t in vocabulary.levels}
     return env
 
 

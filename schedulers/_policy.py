@@ -209,3 +209,9 @@ class Policy:
     validity: Validity | None = None
     notes: str | None = None
     url: str | None = None
+
+    @property
+    def largest_benefit(self) -> Benefit | None:
+        """The benefit with the largest amount in 元, if any states one."""
+        priced = [b for b in self.benefits if b.yuan]
+        return max(priced, key=lambda b: b.yuan or 0) if priced else None

@@ -372,3 +372,26 @@ def test_chat_phrases(service: ChatService, golden: Callable[[str, str], None]) 
                 shown = reply.text if who.buttons else reply.words
                 texts.append(f"== {name}.{phrase} ({who.channel})\n{shown}\n")
     golden("chat_phrases.txt", "\n".join(texts))
+
+
+def test_a_year_of_reminders_is_true(golden: Callable[[str, str], None]) -> None:
+    """`huiqi simulate` over a year for the test profiles: no 【申报开始】 and no countdown for
+    an estimated round, a link in every message, the amount wherever the policy states one."""
+    profiles = sorted(str(p) for p in (FIXTURES / "profiles").glob("*.json"))
+    shown = invoke("simulate", "--from", "2026-12-02", "--to", "2027-12-01", *profiles)
+    golden("simulate_year.txt", shown)
+    messages = re.split(r"\n(?=\[\d{4}-\d\d-\d\d \d\d:\d\d \w+\] → )", shown)[1:]
+    assert len(messages) > 100
+    for message in messages:
+        assert re.search(r"https?://\S+/policies/", message), message
+        for entry in re.split(r"\n\n(?=\d+\. )", message):
+            found = re.search(r"/policies/([\w-]+)", entry)
+            if found is None:
+                continue
+            policy = WORLD.catalog.get(found[1])
+            assert policy is not None
+            if "（预计" in entry:
+                assert "【申报开始】" not in entry, entry
+                assert not re.search(r"【(还有\d+天|明天|今天)截止", entry), entry
+            if policy.largest_benefit is not None:
+                assert "支持：" in entry, entry
