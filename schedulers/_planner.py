@@ -187,8 +187,12 @@ def _for_audience(
     if rnd.basis not in ANNOUNCED:
         return out
     opened = rnd.open is not None and rnd.open <= joined_day
+    # Who joined before this version was known heard of the round already (its opening, or a
+    # change notice now): a new version never opens the round a second time.
+    new_to_it = rnd.recorded_at is None or joined >= rnd.recorded_at
     if (
         opened
+        and new_to_it
         and (rnd.close is None or joined_day <= rnd.close)
         and audience.preferences.notify_open
     ):

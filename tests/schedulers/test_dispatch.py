@@ -239,3 +239,31 @@ def test_announcement_is_its_own_message_and_outlives_no_round(store: Store) -> 
     later = [m.text for m in s.channel.sent].count("【公告】（12月1日发布）停机时发的公告")
     assert later == 1
     assert store.outbox.announcements([number]) == {number: StoredAnnouncement("第一条公告", due)}
+
+
+def test_a_date_change_gives_one_change_notice_and_no_second_opening(store: Store) -> None:
+    """Subscribed while the talent round is open (told at once); the bureau moves its close:
+    that subscriber gets one 【日期变更】 with the old and new dates, and no second 申报开始."""
+    s = setup(store, at=local(2026, 12, 3, 14, 0))
+    run_until(s, local(2026, 12, 4, 0, 0))
+    assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1
+    before = len(s.channel.sent)
+    at = local(2026, 12, 5, 10, 0)
+    s.clock.now = at
+    add_round(
+        store,
+        WORLD.catalog,
+        "talent-living-allowance-masters-doctors",
+        open=dt.date(2026, 12, 1),
+        close=dt.date(2026, 12, 28),
+        notice_url="https://example.org/talent",
+        now=at,
+    )
+    replan(store, WORLD, now=at)
+    asyncio.run(s.dispatcher.tick())
+    now_sent = [m.text for m in s.channel.sent[before:]]
+    assert len(now_sent) == 1
+    assert "【日期变更】企业“千名引硕工程”人才生活补贴" in now_sent[0]
+    assert "2026-12-25 改为 2026-12-01 至 2026-12-28" in now_sent[0]
+    run_until(s, local(2026, 12, 31))
+    assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1

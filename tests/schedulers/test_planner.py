@@ -194,3 +194,27 @@ def test_a_late_subscriber_gets_the_heads_up_at_once() -> None:
         ("2026-12-05 14:00", "headsup")
     ]
     assert plan_one(after, rnd, is_workday=is_workday) == []
+
+
+def test_a_new_version_of_an_open_round_does_not_open_it_again() -> None:
+    """Joined on 3 Dec while the round was open (told at once); on 5 Dec the bureau moves the
+    close: the new version plans only what is still ahead, never a second 申报开始."""
+    joined = Audience(8, local(2026, 12, 3, 14, 0), frozenset({"talent"}))
+    first = RoundInfo("t", 1, "talent", "talent", D(2026, 12, 1), D(2026, 12, 25), Basis.CONFIRMED)
+    moved = RoundInfo(
+        "t",
+        2,
+        "talent",
+        "talent",
+        D(2026, 12, 1),
+        D(2026, 12, 28),
+        Basis.CONFIRMED,
+        recorded_at=local(2026, 12, 5, 10, 0),
+    )
+    told = days_and_kinds(plan_one(joined, first, is_workday=is_workday))
+    assert told[0] == ("2026-12-03 14:00", "open")
+    assert days_and_kinds(plan_one(joined, moved, is_workday=is_workday)) == [
+        ("2026-12-14 09:30", "close-14"),
+        ("2026-12-21 09:30", "close-7"),
+        ("2026-12-25 09:30", "close-3"),  # the day before Sunday the 27th says it for close-1
+    ]
