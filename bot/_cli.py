@@ -13,7 +13,15 @@ import click
 from bot import _clock, _settings
 from bot._feeds import all_feed, enterprise_feed
 from bot._import import ImportFileError, read_profiles
-from bot._service import World, add_round, replan, sync_rounds, upcoming
+from bot._service import (
+    World,
+    add_round,
+    replan,
+    round_problems,
+    sync_rounds,
+    told_of,
+    upcoming,
+)
 from bot._simulate import demo_profiles, simulate
 from bot._views import (
     match_record,
@@ -409,11 +417,14 @@ def rounds_list(start: dt.date | None, end: dt.date | None, as_json: bool) -> No
 @click.argument("policy_id")
 @click.option("--open", "open_", type=DATE, help="First day of applications.")
 @click.option("--close", type=DATE, help="Last day of applications (inclusive).")
-@click.option("--notice", help="URL of this year's notice.")
+@click.option("--notice", help="URL of this year's notice (http or https).")
+@click.option("--yes", is_flag=True, help="Publish without asking (for scripts).")
 def rounds_add(
-    policy_id: str, open_: dt.date | None, close: dt.date | None, notice: str | None
+    policy_id: str, open_: dt.date | None, close: dt.date | None, notice: str | None, yes: bool
 ) -> None:
-    """Record a confirmed round from this year's notice; it supersedes an estimated one."""
+    """Record a confirmed round from this year's notice; it supersedes an estimated one.
+
+    Shows how many subscribers will be told and asks before publishing (--yes: does not ask)."""
     if open_ is None and close is None:
         raise click.UsageError("give --open, --close or both")
     if open_ and close and close < open_:
@@ -421,10 +432,21 @@ def rounds_add(
     world = _world()
     if world.catalog.get(policy_id) is None:
         raise click.ClickException(f"no policy {policy_id!r}; `huiqi policies` lists the ids")
+    now = _clock.now()
+    problems = round_problems(
+        world.catalog, policy_id, open=open_, close=close, notice_url=notice, today=_clock.today()
+    )
+    if problems:
+        raise click.ClickException("批次未发布：" + "；".join(problems))
     store = _store()
     try:
-        now = _clock.now()
         sync_rounds(store, world.catalog, now=now)
+        reach = told_of(store, world, policy_id, on=_clock.today())
+        question = (
+            f"发布 {policy_id} {open_ or '待定'} 至 {close or '待定'}，通知 {reach} 个订阅者或群？"
+        )
+        if not yes and not click.confirm(question, default=False):
+            raise click.ClickException("未发布")
         old, new, notices = add_round(
             store, world.catalog, policy_id, open=open_, close=close, notice_url=notice, now=now
         )

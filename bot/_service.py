@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import urllib.parse
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from bot._views import render_message
 from schedulers import (
     ANNOUNCEMENT,
+    CONTINUOUS,
+    EXPIRED,
     Announcement,
     AnnualWindow,
     Audience,
@@ -36,6 +39,7 @@ from schedulers import (
     plan_one,
     round_key,
     rounds,
+    status,
     weekly_digests,
 )
 from schedulers.dispatch import Dispatcher, Render
@@ -190,6 +194,59 @@ def replan(
         groups, infos, now=now, until=now + dt.timedelta(days=21), is_workday=is_workday
     )
     return store.outbox.enqueue(planned, now=now)
+
+
+def round_problems(
+    catalog: Catalog,
+    policy_id: str,
+    *,
+    open: dt.date | None,
+    close: dt.date | None,
+    notice_url: str | None,
+    today: dt.date,
+) -> list[str]:
+    """What is wrong with a round the bureau is about to publish, in Chinese (empty: nothing).
+
+    The round must name its dates, this year's or next year's; open no later than it closes;
+    close today or later; belong to a live policy that has rounds (not a standing one); and
+    its notice, when given, must be a web address."""
+    policy = catalog.get(policy_id)
+    if policy is None:
+        return [f"没有编号为 {policy_id} 的政策"]
+    problems = []
+    anchor = open or close
+    if anchor is None:
+        problems.append("请给出开始日期、截止日期或两者")
+    elif anchor.year not in (today.year, today.year + 1):
+        wanted = f"{today.year} 或 {today.year + 1}"
+        problems.append(f"批次年份应为 {wanted} 年，这里是 {anchor.year} 年")
+    if open and close and close < open:
+        problems.append(f"截止日期 {close} 早于开始日期 {open}")
+    if close is not None and close < today:
+        problems.append(f"截止日期 {close} 已过")
+    found = status(policy, on=today)
+    if found == EXPIRED:
+        problems.append("该政策已过期，不能再发布批次")
+    elif found == CONTINUOUS:
+        problems.append("该政策常年可申报，没有申报批次")
+    if notice_url is not None:
+        parsed = urllib.parse.urlsplit(notice_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            problems.append(f"通知链接应为 http(s):// 开头的网址，这里是 {notice_url!r}")
+    return problems
+
+
+def told_of(store: Store, world: World, policy_id: str, *, on: dt.date) -> int:
+    """How many subscribers a round of `policy_id` reaches: those whose enterprise matches it,
+    and the groups following its category."""
+    policy = world.catalog.get(policy_id)
+    people = sum(1 for a in audiences(store, world, on=on) if policy_id in a.policy_ids)
+    groups = sum(
+        1
+        for _, cats, _ in store.registry.category_subscriptions()
+        if policy is not None and policy.category in cats
+    )
+    return people + groups
 
 
 def add_round(

@@ -342,6 +342,7 @@ PHRASE_ARGS: dict[str, dict[str, dict[str, Any]]] = {
         "no_policy": {"id": "nope"},
         "bad_date": {},
         "close_before_open": {},
+        "round_refused": {"problems": ["截止日期 2025-12-01 已过"]},
         "round_unchanged": {},
         "round_published": {
             "new": ROUND(dt.date(2026, 12, 1), dt.date(2026, 12, 28), 2),

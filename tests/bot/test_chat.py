@@ -171,3 +171,16 @@ def test_every_command_word_is_answered_on_every_kind_of_chat(store: Store) -> N
                 replies = service.handle_text(who, text)
                 assert replies, (word, who)
                 assert all(r.text.strip() for r in replies), (word, who)
+
+
+def test_a_round_the_bureau_would_not_publish_is_refused_in_chat(store: Store) -> None:
+    """批次 add with last year's dates, or a notice that is no web address, is refused with
+    the reason; nothing is recorded."""
+    service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://h.example")
+    admin = Who("wecom", "boss", "boss", "boss", admin=True)
+    talent = "talent-living-allowance-masters-doctors"
+    said = service.handle_text(admin, f"批次 add {talent} 开始=2025-12-01 截止=2025-12-20")
+    assert said[0].words.startswith("批次未发布：批次年份应为 2026 或 2027 年")
+    said = service.handle_text(admin, f"批次 add {talent} 截止=2026-12-20 通知=javascript:x")
+    assert "通知链接应为 http(s):// 开头的网址" in said[0].words
+    assert not [r for r in store.rounds.current_rounds() if r.basis == "confirmed"]

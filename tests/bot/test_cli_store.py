@@ -10,17 +10,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot import _clock
 from bot._cli import cli
-from schedulers import is_workday
+from schedulers import SHANGHAI, is_workday
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TALENT = "talent-living-allowance-masters-doctors"
+TODAY = dt.datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A private SQLite database for the commands."""
+    """A private SQLite database for the commands, on the tests' fixed day (3 Dec 2026)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_clock, "now", lambda: TODAY)
     return {"HUIQI_DATABASE_URL": f"sqlite:///{tmp_path / 'huiqi.db'}"}
 
 
@@ -77,7 +80,7 @@ def test_import_unreadable_file(env: dict[str, str], tmp_path: Path) -> None:
 def test_confirmed_round_supersedes_the_estimate(env: dict[str, str]) -> None:
     """rounds add records version 2, confirmed, for the catalog's December round."""
     code, out, _ = invoke(
-        env, "rounds", "add", TALENT, "--open", "2026-12-02", "--close", "2026-12-28"
+        env, "rounds", "add", TALENT, "--open", "2026-12-02", "--close", "2026-12-28", "--yes"
     )
     assert code == 0, out
     assert out.startswith(
@@ -101,6 +104,42 @@ def test_rounds_add_refuses_bad_input(env: dict[str, str]) -> None:
         "is before --open"
         in invoke(env, "rounds", "add", TALENT, "--open", "2026-12-05", "--close", "2026-12-01")[2]
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ((TALENT, "--open", "2025-12-01", "--close", "2025-12-25"), "批次年份应为 2026 或 2027 年"),
+        ((TALENT, "--open", "2036-12-01", "--close", "2036-12-25"), "这里是 2036 年"),
+        ((TALENT, "--close", "2026-12-02"), "截止日期 2026-12-02 已过"),
+        (("agri-product-primary-processing-subsidy", "--close", "2026-12-20"), "已过期"),
+        (("high-tech-enterprise-income-tax-15-percent", "--close", "2026-12-20"), "常年可申报"),
+        ((TALENT, "--close", "2026-12-20", "--notice", "not a url"), "http(s)://"),
+        ((TALENT, "--close", "2026-12-20", "--notice", "ftp://x.cn/a"), "http(s)://"),
+    ],
+)
+def test_rounds_add_refuses_a_round_the_bureau_would_not_publish(
+    env: dict[str, str], args: tuple[str, ...], why: str
+) -> None:
+    """Last year's or a far year's round, a past close, an expired or standing policy, a notice
+    that is no web address: refused with the reason, and nothing is recorded."""
+    code, _, err = invoke(env, "rounds", "add", *args, "--yes")
+    assert code == 1
+    assert "批次未发布：" in err
+    assert why in err
+    _, out, _ = invoke(env, "rounds", "list", "--json")
+    assert not [r for r in json.loads(out) if r["basis"] == "confirmed"]
+
+
+def test_rounds_add_asks_before_publishing(env: dict[str, str]) -> None:
+    """Without --yes it says how many will be told and publishes only on yes."""
+    args = ("rounds", "add", TALENT, "--open", "2026-12-01", "--close", "2026-12-28")
+    result = CliRunner(env=env).invoke(cli, list(args), input="n\n")
+    assert "通知 0 个订阅者或群？" in result.output
+    assert result.exit_code == 1
+    result = CliRunner(env=env).invoke(cli, list(args), input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "version 2, 2026-12-01~2026-12-28 confirmed" in result.output
 
 
 def test_simulate_talent_subsidy_reminders_before_deadline_on_working_days(
