@@ -14,11 +14,13 @@ from bot import _clock, _settings
 from bot._feeds import all_feed, enterprise_feed
 from bot._import import ImportFileError, read_profiles
 from bot._service import (
+    RoundBook,
     World,
     add_round,
     replan,
     round_problems,
     sync_rounds,
+    synced_book,
     told_of,
     upcoming,
 )
@@ -97,11 +99,12 @@ def policies(ctx: click.Context, on: dt.date | None, as_json: bool) -> None:
         return
     day = on or _clock.today()
     found = _catalog()
+    book = _book(found)
     if as_json:
-        records = [policy_record(p, on=day) for p in found.policies]
+        records = [policy_record(p, on=day, book=book) for p in found.policies]
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     else:
-        click.echo(render_policies(found, on=day), nl=False)
+        click.echo(render_policies(found, on=day, book=book), nl=False)
 
 
 @policies.command("show")
@@ -117,7 +120,8 @@ def policies_show(policy_id: str, on: dt.date | None) -> None:
             f"; did you mean: {', '.join(close)}" if close else "; `huiqi policies` lists the ids"
         )
         raise click.ClickException(f"no policy {policy_id!r}{hint}")
-    click.echo(render_policy(found, policy, on=on or _clock.today()), nl=False)
+    book = _book(found)
+    click.echo(render_policy(found, policy, on=on or _clock.today(), book=book), nl=False)
 
 
 @cli.group()
@@ -212,16 +216,26 @@ def match_command(profile: Path, on: dt.date | None, as_json: bool) -> None:
     found = _catalog()
     ctx = Context.of(parsed, load_vocab(), load_size_standard())
     matches = match_all(ctx, found.policies, on=day)
+    book = _book(found)
     if as_json:
-        click.echo(
-            json.dumps([match_record(m, on=day) for m in matches], ensure_ascii=False, indent=2)
-        )
+        records = [match_record(m, on=day, book=book) for m in matches]
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     else:
-        click.echo(render_matches(ctx, matches, on=day), nl=False)
+        click.echo(render_matches(ctx, matches, on=day, book=book), nl=False)
 
 
 def _world() -> World:
     return World(_catalog(), load_vocab(), load_size_standard())
+
+
+def _book(found: Catalog) -> RoundBook:
+    """The rounds as they stand (the catalog's, superseded by confirmed ones), from the
+    configured database: every view shows these."""
+    store = _store()
+    try:
+        return synced_book(store, found, now=_clock.now())
+    finally:
+        store.close()
 
 
 def _store() -> Store:
@@ -246,7 +260,8 @@ def upcoming_command(profile: Path, on: dt.date | None, days: int, as_json: bool
     """The rounds ahead for a profile, with the reminders huiqi would send."""
     _, parsed = _read_profile_raw(profile)
     day = on or _clock.today()
-    items = upcoming(_world(), parsed, on=day, days=days)
+    world = _world()
+    items = upcoming(world, parsed, on=day, days=days, book=_book(world.catalog))
     if as_json:
         click.echo(json.dumps([upcoming_record(i) for i in items], ensure_ascii=False, indent=2))
     else:

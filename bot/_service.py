@@ -29,6 +29,7 @@ from schedulers import (
     Policy,
     Preferences,
     Reminder,
+    Round,
     RoundInfo,
     announce_kind,
     at_local,
@@ -91,6 +92,38 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
             )
             changed += old is None or old.version != new.version
     return changed
+
+
+RoundBook = Mapping[str, tuple[Round, ...]]
+
+
+def round_book(store: Store) -> dict[str, tuple[Round, ...]]:
+    """The rounds as they stand, by policy: the store's current versions (the catalog's
+    rounds, superseded by the bureau's confirmed ones). Every view shows these."""
+    book: dict[str, list[Round]] = {}
+    for r in store.rounds.current_rounds():
+        if r.open is None and r.close is None:
+            continue
+        window = r.key.partition("#")[2].partition("@")[0]
+        book.setdefault(r.policy_id, []).append(
+            Round(
+                r.policy_id,
+                int(window) if window.isdigit() else -1,
+                r.open,
+                r.close,
+                r.basis,
+                r.label,
+            )
+        )
+    return {k: tuple(v) for k, v in book.items()}
+
+
+def synced_book(
+    store: Store, catalog: Catalog, *, now: dt.datetime
+) -> dict[str, tuple[Round, ...]]:
+    """`round_book` after recording the catalog's rounds of this year and next."""
+    sync_rounds(store, catalog, now=now)
+    return round_book(store)
 
 
 def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
@@ -404,8 +437,11 @@ class Upcoming:
     reminders: tuple[Reminder, ...]
 
 
-def upcoming(world: World, profile: Profile, *, on: dt.date, days: int) -> list[Upcoming]:
-    """Rounds of matching policies that are open or open within `days` of `on`, in date order."""
+def upcoming(
+    world: World, profile: Profile, *, on: dt.date, days: int, book: RoundBook | None = None
+) -> list[Upcoming]:
+    """Rounds of matching policies that are open or open within `days` of `on`, in date order:
+    the rounds as they stand (`book`) when given, else the catalog's."""
     ctx = Context.of(profile, world.vocab, world.standard)
     start = at_local(on, dt.time(0, 0))
     horizon = on + dt.timedelta(days=days)
@@ -415,10 +451,15 @@ def upcoming(world: World, profile: Profile, *, on: dt.date, days: int) -> list[
         if decision not in MATCHING:
             continue
         audience = Audience(0, start, frozenset({policy.id}))
-        for found in rounds(policy, start=on, end=horizon):
+        stood = None if book is None else book.get(policy.id)
+        known = rounds(policy, start=on, end=horizon) if stood is None else stood
+        for found in known:
             if found.last_day < on or found.first_day > horizon:
                 continue
-            recurring = isinstance(policy.windows[found.window], AnnualWindow)
+            window = (
+                policy.windows[found.window] if 0 <= found.window < len(policy.windows) else None
+            )
+            recurring = isinstance(window, AnnualWindow)
             info = RoundInfo(
                 round_key(found, recurring=recurring),
                 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import unicodedata
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,8 +71,12 @@ def amount_record(benefit: Benefit) -> dict[str, Any]:
     return record
 
 
-def policy_record(policy: Policy, *, on: dt.date) -> dict[str, Any]:
-    """One element of `huiqi policies --json`."""
+Book = Mapping[str, Sequence[Round]]  # the rounds as they stand, by policy (bot._service)
+
+
+def policy_record(policy: Policy, *, on: dt.date, book: Book | None = None) -> dict[str, Any]:
+    """One element of `huiqi policies --json`: its rounds as they stand when `book` is given."""
+    known = _known(book, policy)
     return {
         "id": policy.id,
         "name": policy.name,
@@ -91,8 +96,8 @@ def policy_record(policy: Policy, *, on: dt.date) -> dict[str, Any]:
             }
             for li in policy.listed_in
         ],
-        "status": status(policy, on=on),
-        "next_round": round_record(next_round(policy, on=on)),
+        "status": status(policy, on=on, known=known),
+        "next_round": round_record(next_round(policy, on=on, known=known)),
         "amounts": [
             amount_record(b)
             for b in policy.benefits
@@ -159,30 +164,42 @@ def render_message(message: Message, capabilities: Capabilities, *, public_url: 
     ).strip()
 
 
-def render_policy(catalog: Catalog, policy: Policy, *, on: dt.date) -> str:
+def _known(book: Book | None, policy: Policy) -> Sequence[Round] | None:
+    """The policy's rounds as they stand, or None to read them from its windows."""
+    return None if book is None else book.get(policy.id)
+
+
+def render_policy(
+    catalog: Catalog, policy: Policy, *, on: dt.date, book: Book | None = None
+) -> str:
     """`huiqi policies show ID`: one policy in full, in Chinese."""
     template = environment().get_template("cli/policy_show.txt.j2")
+    known = _known(book, policy)
     return template.render(
         p=policy,
         vocab=catalog.vocab,
-        status=status(policy, on=on),
-        next=next_round(policy, on=on),
+        status=status(policy, on=on, known=known),
+        next=next_round(policy, on=on, known=known),
         on=on,
     )
 
 
-def render_policies(catalog: Catalog, *, on: dt.date) -> str:
+def render_policies(catalog: Catalog, *, on: dt.date, book: Book | None = None) -> str:
     """`huiqi policies`: one line per policy."""
     template = environment().get_template("cli/policies.txt.j2")
-    rows = [(p, status(p, on=on), next_round(p, on=on)) for p in catalog.policies]
+    rows = [
+        (p, status(p, on=on, known=_known(book, p)), next_round(p, on=on, known=_known(book, p)))
+        for p in catalog.policies
+    ]
     # Open rounds first, then by the next deadline, then what has no round, expired last.
     rows.sort(key=lambda r: (STATUSES.index(r[1]), r[2].last_day if r[2] else dt.date.max, r[0].id))
     return template.render(rows=rows, vocab=catalog.vocab, on=on)
 
 
-def match_record(found: Match, *, on: dt.date) -> dict[str, Any]:
+def match_record(found: Match, *, on: dt.date, book: Book | None = None) -> dict[str, Any]:
     """One element of `huiqi match --json`."""
     policy = found.policy
+    known = _known(book, policy)
     return {
         "id": policy.id,
         "name": policy.name,
@@ -192,16 +209,20 @@ def match_record(found: Match, *, on: dt.date) -> dict[str, Any]:
             {"kind": r.kind, "outcome": r.outcome, "text": reason_text(r), "needs": list(r.needs)}
             for r in found.reasons
         ],
-        "next_round": round_record(next_round(policy, on=on)),
-        "status": status(policy, on=on),
+        "next_round": round_record(next_round(policy, on=on, known=known)),
+        "status": status(policy, on=on, known=known),
     }
 
 
-def render_matches(ctx: Context, matches: tuple[Match, ...], *, on: dt.date) -> str:
+def render_matches(
+    ctx: Context, matches: tuple[Match, ...], *, on: dt.date, book: Book | None = None
+) -> str:
     """`huiqi match`: policies grouped by decision, with reasons."""
     template = environment().get_template("cli/match.txt.j2")
     groups = {d: [m for m in matches if m.decision == d] for d in DECISIONS}
-    rounds = {m.policy.id: next_round(m.policy, on=on) for m in matches}
+    rounds = {
+        m.policy.id: next_round(m.policy, on=on, known=_known(book, m.policy)) for m in matches
+    }
     return template.render(
         profile=ctx.profile,
         size=ctx.size,

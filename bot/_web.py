@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from bot._feeds import all_feed, category_feed, enterprise_feed
-from bot._service import World
+from bot._service import RoundBook, World, round_book
 from bot._views import environment, policy_record
 from schedulers import STATUSES, Catalog, Policy, Status, next_round, status
 from subscriptions import ProfileError, parse_profile
@@ -160,6 +160,11 @@ def create_web_app(
             return Response("服务正在启动，请稍后再试", status_code=503)
         return opened, opened.rounds.current_rounds(), full
 
+    def book() -> RoundBook | None:
+        """The rounds as they stand, from the store (None before it is open: the catalog's)."""
+        opened = store()
+        return None if opened is None else round_book(opened)
+
     def stamp(rounds: list[StoredRound]) -> tuple[int, dt.datetime]:
         latest = max(
             (r.recorded_at for r in rounds), default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
@@ -177,20 +182,22 @@ def create_web_app(
             }
         )
 
-    async def api_policies(request: Request) -> Response:
+    # The pages and the API read the rounds from the store: plain functions, run in threads.
+    def api_policies(request: Request) -> Response:
         on = day_of(request)
         if isinstance(on, Response):
             return on
-        return JSONResponse([policy_record(p, on=on) for p in catalog.policies])
+        rounds = book()
+        return JSONResponse([policy_record(p, on=on, book=rounds) for p in catalog.policies])
 
-    async def api_policy(request: Request) -> Response:
+    def api_policy(request: Request) -> Response:
         on = day_of(request)
         if isinstance(on, Response):
             return on
         found = catalog.get(request.path_params["policy_id"])
         if found is None:
             return JSONResponse({"error": "no such policy"}, 404)
-        return JSONResponse(policy_record(found, on=on))
+        return JSONResponse(policy_record(found, on=on, book=book()))
 
     # The feeds read the store and build calendars: plain functions, which Starlette runs in
     # its worker threads, so a slow database or a large feed never holds up the event loop.
@@ -257,8 +264,9 @@ def create_web_app(
         )
         return conditional(request, built, private=True)
 
-    async def index(request: Request) -> Response:
+    def index(request: Request) -> Response:
         on = today()
+        rounds = book()
         wanted_category = request.query_params.get("category") or None
         wanted_level = request.query_params.get("level") or None
         wanted_industry = (request.query_params.get("industry") or "").strip().upper()[:1] or None
@@ -270,7 +278,10 @@ def create_web_app(
                 continue
             if wanted_industry and not _industry_ok(policy, wanted_industry):
                 continue
-            rows.append((policy, status(policy, on=on), next_round(policy, on=on)))
+            known = None if rounds is None else rounds.get(policy.id)
+            rows.append(
+                (policy, status(policy, on=on, known=known), next_round(policy, on=on, known=known))
+            )
         horizon = on + dt.timedelta(weeks=8)
         open_now = [r for r in rows if r[1] == Status.OPEN]
         soon = [
@@ -304,16 +315,18 @@ def create_web_app(
         )
         return HTMLResponse(html)
 
-    async def policy_page(request: Request) -> Response:
+    def policy_page(request: Request) -> Response:
         policy = catalog.get(request.path_params["policy_id"])
         if policy is None:
             return HTMLResponse(env.get_template("web/not_found.html.j2").render(), 404)
         on = today()
+        rounds = book()
+        known = None if rounds is None else rounds.get(policy.id)
         html = env.get_template("web/policy.html.j2").render(
             p=policy,
             on=on,
-            status=status(policy, on=on),
-            next=next_round(policy, on=on),
+            status=status(policy, on=on, known=known),
+            next=next_round(policy, on=on, known=known),
             vocab=catalog.vocab,
             feed=feed_links(request, f"/feeds/category/{policy.category}.ics"),
             category_name=categories.get(policy.category, policy.category),

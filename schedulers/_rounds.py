@@ -6,6 +6,7 @@ Pure functions: the day is always passed in.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -96,21 +97,31 @@ def rounds(policy: Policy, *, start: dt.date, end: dt.date) -> tuple[Round, ...]
     return tuple(sorted(kept, key=lambda r: (r.first_day, r.last_day, r.window)))
 
 
-def next_round(policy: Policy, *, on: dt.date) -> Round | None:
-    """The first round that has not closed by `on` (an open one included), if any."""
-    ahead = rounds(policy, start=on, end=dt.date(on.year + 1, 12, 31))
+# The rounds of one policy as they stand (the catalog's, superseded by the bureau's
+# confirmed ones): given, they are the truth every view shows instead of the catalog's own.
+Known = Sequence[Round] | None
+
+
+def next_round(policy: Policy, *, on: dt.date, known: Known = None) -> Round | None:
+    """The first round that has not closed by `on` (an open one included), if any: of the
+    `known` rounds when given, else of the catalog's windows."""
+    if known is not None:
+        ahead = sorted(known, key=lambda r: (r.first_day, r.last_day, r.window))
+    else:
+        ahead = list(rounds(policy, start=on, end=dt.date(on.year + 1, 12, 31)))
     return next((r for r in ahead if r.last_day >= on), None)
 
 
-def status(policy: Policy, *, on: dt.date) -> Status:
-    """open, continuous, upcoming, tbd or expired on `on` (see the catalog README)."""
+def status(policy: Policy, *, on: dt.date, known: Known = None) -> Status:
+    """open, continuous, upcoming, tbd or expired on `on` (see the catalog README); the rounds
+    are the `known` ones when given."""
     validity = policy.validity
     if validity and validity.until and validity.until < on:
         return EXPIRED
     if validity and validity.start and validity.start > on:
         return UPCOMING
     found: set[Status] = set()
-    nxt = next_round(policy, on=on)
+    nxt = next_round(policy, on=on, known=known)
     if nxt is not None:
         found.add(OPEN if nxt.is_open_on(on) else UPCOMING)
     for window in policy.windows:

@@ -13,6 +13,17 @@ from subscriptions.store import Store
 GOLDEN = Path(__file__).parent / "golden"
 
 
+@pytest.fixture(autouse=True)
+def _own_database(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands that open the configured database (the CLI's views read the rounds from it)
+    get a fresh one per test, never a file under the working directory."""
+    if "HUIQI_DATABASE_URL" not in os.environ:
+        folder = tmp_path_factory.mktemp("db")
+        monkeypatch.setenv("HUIQI_DATABASE_URL", f"sqlite:///{folder / 'huiqi.db'}")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="Rewrite golden files.")
 

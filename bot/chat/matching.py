@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot._commands import Command
-from bot._service import upcoming
+from bot._service import round_book, upcoming
 from bot.chat._talk import Button, ButtonHandler, Handler, Reply, Talk, Who
 from schedulers import next_round
 from subscriptions import INELIGIBLE, Context, match_all, parse_profile
@@ -43,6 +43,7 @@ class Matching(Talk):
             for m in match_all(ctx, self.world.catalog.policies, on=on)
             if m.decision != INELIGIBLE
         ]
+        book = round_book(self.store)
         pages = max(1, -(-len(items) // PAGE))
         page = min(max(page, 1), pages)
         shown = items[(page - 1) * PAGE : page * PAGE]
@@ -55,7 +56,7 @@ class Matching(Talk):
             who,
             "match",
             (tuple(nav),) if nav else (),
-            items=[(m, next_round(m.policy, on=on)) for m in shown],
+            items=[(m, next_round(m.policy, on=on, known=book.get(m.policy.id))) for m in shown],
             page=page,
             pages=pages,
             total=len(items),
@@ -67,7 +68,9 @@ class Matching(Talk):
             return found
         profile = parse_profile(found.profile, self.world.vocab)
         days = 90
-        items = upcoming(self.world, profile, on=self.today(), days=days)
+        items = upcoming(
+            self.world, profile, on=self.today(), days=days, book=round_book(self.store)
+        )
         return self.say(who, "upcoming", items=items, days=days)
 
     def policy(self, who: Who, cmd: Command) -> list[Reply]:
@@ -79,4 +82,6 @@ class Matching(Talk):
         page = f"{self.public_url}/policies/{policy.id}"
         feed = f"{self.public_url}/feeds/category/{policy.category}.ics"
         buttons = ((Button("政策详情与原文", url=page), Button("订阅此类日历", url=feed)),)
-        return self.say(who, "policy", buttons, p=policy, next=next_round(policy, on=self.today()))
+        known = round_book(self.store).get(policy.id)
+        nxt = next_round(policy, on=self.today(), known=known)
+        return self.say(who, "policy", buttons, p=policy, next=nxt)
