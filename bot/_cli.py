@@ -23,6 +23,7 @@ from bot._service import (
     synced_book,
     told_of,
     upcoming,
+    withdraw_round,
 )
 from bot._simulate import demo_profiles, simulate
 from bot._views import (
@@ -476,6 +477,39 @@ def rounds_add(
     click.echo(
         f"{new.key}: version {new.version}, {dates} confirmed{was}; {notices} change notices queued"
     )
+
+
+@rounds_group.command("withdraw")
+@click.argument("key")
+@click.option("--reason", required=True, help="Why the round is withdrawn (sent to who was told).")
+@click.option("--yes", is_flag=True, help="Withdraw without asking (for scripts).")
+def rounds_withdraw(key: str, reason: str, yes: bool) -> None:
+    """Withdraw a round published with `rounds add` (KEY as `rounds list` shows it): its
+    reminders stop and who was told of it gets one withdrawal notice."""
+    reason = " ".join(reason.split())
+    if not reason or len(reason) > 200:
+        raise click.UsageError("--reason: say why in 1 to 200 characters")
+    store = _store()
+    try:
+        current = {r.key: r for r in store.rounds.current_rounds()}.get(key)
+        if current is None or current.source != "admin":
+            raise click.ClickException(
+                f"{key!r} is no round published with `rounds add`; `huiqi rounds list` shows keys"
+            )
+        told = len(store.outbox.told_about(key))
+        dates = f"{current.open or '待定'} 至 {current.close or '待定'}"
+        question = f"撤回 {key}（{dates}），通知 {told} 个订阅者或群？"
+        if not yes and not click.confirm(question, default=False):
+            raise click.ClickException("未撤回")
+        now = _clock.now()
+        found = withdraw_round(store, key=key, reason=reason, now=now)
+        if found is None:  # withdrawn by someone else in the meantime
+            raise click.ClickException(f"{key!r} was withdrawn meanwhile")
+        _, new, notices = found
+        replan(store, _world(), now=now)
+    finally:
+        store.close()
+    click.echo(f"{key}: withdrawn (version {new.version}); {notices} withdrawal notices queued")
 
 
 @cli.command()

@@ -42,6 +42,7 @@ from schedulers import (
     rounds,
     status,
     weekly_digests,
+    withdraw_kind,
 )
 from schedulers.dispatch import Dispatcher, Render
 from subscriptions import (
@@ -344,6 +345,24 @@ def add_round(
     return old, new, notices
 
 
+def withdraw_round(
+    store: Store, *, key: str, reason: str, now: dt.datetime
+) -> tuple[StoredRound, StoredRound, int] | None:
+    """Withdraw a round the bureau published: its pending reminders are dropped, and who was
+    told of it gets one withdrawal notice. Returns (withdrawn, current, notices), or None when
+    `key` is no round the bureau published."""
+    found = store.rounds.withdraw(key, reason=reason, now=now)
+    if found is None:
+        return None
+    old, new = found
+    store.outbox.supersede(key, new.version, now=now)
+    told = store.outbox.told_about(key)
+    notices = store.outbox.enqueue(
+        (Reminder(s, key, new.version, withdraw_kind(new.version), now) for s in told), now=now
+    )
+    return old, new, notices
+
+
 def composer(
     world: World, store: Store
 ) -> Callable[[Sequence[Any], Mapping[str, Any], bool, dt.datetime], Message]:
@@ -365,7 +384,7 @@ def composer(
             rnd = rounds_by_key[item.round_key]
             previous = None
             kind = Kind.of(item.kind)
-            if kind is Kind.CHANGE:
+            if kind in (Kind.CHANGE, Kind.WITHDRAW):
                 versions = store.rounds.round_versions(item.round_key)
                 previous = next((v for v in reversed(versions) if v.version < rnd.version), None)
             policy = world.catalog.get(rnd.policy_id)

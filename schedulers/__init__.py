@@ -58,6 +58,7 @@ from schedulers._planner import (
     previous_workday,
     weekly_digests,
     weekly_kind,
+    withdraw_kind,
 )
 from schedulers._policy import (
     AnnualWindow,
@@ -183,4 +184,5 @@ __all__ = [
     "utf8_size",
     "weekly_digests",
     "weekly_kind",
+    "withdraw_kind",
 ]

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     ANNOUNCE = "announce"  # announce-V: the bureau published the round (version V)
     ANNOUNCEMENT = "announcement"  # an admin's announcement: no round (key `announcement:<id>`)
     HEADSUP = "headsup"  # 申报预告: an estimated round is near; no notice exists yet
+    WITHDRAW = "withdraw"  # withdraw-V: the bureau withdrew the round it had published (V)
 
     @classmethod
     def of(cls, stored: str) -> Kind:
@@ -55,6 +56,11 @@ def close_kind(days: int) -> str:
 def change_kind(version: int) -> str:
     """The kind of the notice that a round's dates changed, as of `version`."""
     return f"{Kind.CHANGE}-{version}"
+
+
+def withdraw_kind(version: int) -> str:
+    """The kind of the notice that the bureau withdrew a published round, as of `version`."""
+    return f"{Kind.WITHDRAW}-{version}"
 
 
 def announce_kind(version: int) -> str:
@@ -181,15 +187,17 @@ def _for_audience(
     out = [Reminder(sid, rnd.key, rnd.version, kind, due) for kind, due in schedule if due >= since]
     joined_day = local_date(joined)
     last = rnd.close or rnd.open
-    if rnd.basis == Basis.ESTIMATED and schedule and not out and last and joined_day <= last:
+    # Who joined before this version was known heard of the round already (its opening, or a
+    # change or withdrawal notice now): a new version never tells them a second time.
+    # (A first version heard by nobody yet is new to everyone.)
+    new_to_it = rnd.version == 1 or rnd.recorded_at is None or joined >= rnd.recorded_at
+    late = rnd.basis == Basis.ESTIMATED and schedule and not out and new_to_it
+    if late and last is not None and joined_day <= last:
         # Joined after the heads-up day, before the window passed: the heads-up at once.
         return [Reminder(sid, rnd.key, rnd.version, HEADSUP_KIND, since)]
     if rnd.basis not in ANNOUNCED:
         return out
     opened = rnd.open is not None and rnd.open <= joined_day
-    # Who joined before this version was known heard of the round already (its opening, or a
-    # change notice now): a new version never opens the round a second time.
-    new_to_it = rnd.recorded_at is None or joined >= rnd.recorded_at
     if (
         opened
         and new_to_it

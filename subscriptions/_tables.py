@@ -119,6 +119,9 @@ class RoundRow(Base):
     notice_url: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(12))  # catalog | admin
     created_at: Mapped[dt.datetime]
+    # Set on the version that withdrew a published round: the bureau's reason. Its dates and
+    # basis are those the round falls back to (the catalog's), or tbd without any.
+    withdrawn: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class OutboxRow(Base):

@@ -38,6 +38,7 @@ class StoredRound:
     notice_url: str | None
     source: str
     recorded_at: dt.datetime
+    withdrawn: str | None = None  # this version withdrew a published round, for this reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from schedulers import Basis
 from subscriptions._tables import (
@@ -45,7 +46,8 @@ class Rounds(Repository):
     ) -> tuple[StoredRound | None, StoredRound]:
         """Record a round; a change of dates or basis makes a new version.
 
-        A catalog round never replaces an admin (confirmed) one. Returns (previous, current).
+        A catalog round never replaces the bureau's (confirmed, or withdrawn). Returns (previous,
+        current).
         """
         with self.session() as s:
             old = s.scalar(select(RoundRow).where(RoundRow.key == key, RoundRow.current.is_(True)))
@@ -56,7 +58,7 @@ class Rounds(Repository):
                     basis,
                     notice_url,
                 )
-                if same or (source == "catalog" and old.source == "admin"):
+                if same or (source == "catalog" and old.source in ("admin", "withdrawn")):
                     return _stored(old), _stored(old)
                 old.current = False
                 s.flush()
@@ -77,6 +79,49 @@ class Rounds(Repository):
             s.flush()
             return (_stored(old) if old else None), _stored(row)
 
+    def withdraw(
+        self, key: str, *, reason: str, now: dt.datetime
+    ) -> tuple[StoredRound, StoredRound] | None:
+        """Withdraw the bureau's published round `key`: a new version with the catalog's dates
+        as an estimate (tbd when the catalog has none), marked with the reason. None when the
+        round's current version is not one the bureau published."""
+        with self.session() as s:
+            old = s.scalar(select(RoundRow).where(RoundRow.key == key, RoundRow.current.is_(True)))
+            if old is None or old.source != "admin":
+                return None
+            back = _falls_back(s, key)
+            old.current = False
+            s.flush()
+            row = RoundRow(
+                key=key,
+                version=old.version + 1,
+                current=True,
+                policy_id=old.policy_id,
+                open=back.open if back else old.open,
+                close=back.close if back else old.close,
+                # The documents' yearly dates are only an estimate once the bureau withdrew
+                # this year's notice: no opening or countdown until it publishes again.
+                basis=Basis.ESTIMATED if back else Basis.TBD,
+                label=back.label if back else old.label,
+                notice_url=None,
+                source="withdrawn",
+                created_at=now,
+                withdrawn=reason,
+            )
+            s.add(row)
+            s.flush()
+            return _stored(old), _stored(row)
+
+
+def _falls_back(s: Session, key: str) -> RoundRow | None:
+    """The newest catalog version of a round: what it is when the bureau withdraws its own."""
+    return s.scalar(
+        select(RoundRow)
+        .where(RoundRow.key == key, RoundRow.source == "catalog")
+        .order_by(RoundRow.version.desc())
+        .limit(1)
+    )
+
 
 def _stored(row: RoundRow) -> StoredRound:
     return StoredRound(
@@ -90,4 +135,5 @@ def _stored(row: RoundRow) -> StoredRound:
         row.notice_url,
         row.source,
         row.created_at,
+        row.withdrawn,
     )

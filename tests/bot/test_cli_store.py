@@ -203,3 +203,21 @@ def test_enterprise_feed_link_rotation(env: dict[str, str], tmp_path: Path) -> N
         "no enterprise named '别的公司'"
         in invoke(env, "enterprises", "feed", "别的公司", "--rotate")[2]
     )
+
+
+def test_rounds_withdraw(env: dict[str, str]) -> None:
+    """Only a round published with `rounds add` can be withdrawn, with a reason; it asks first."""
+    invoke(env, "rounds", "add", TALENT, "--open", "2026-12-02", "--close", "2026-12-28", "--yes")
+    key = f"{TALENT}#1@2026"
+    code, _, err = invoke(env, "rounds", "withdraw", f"{TALENT}#0@2026", "--reason", "x", "--yes")
+    assert code == 1
+    assert "is no round published with `rounds add`" in err
+    result = CliRunner(env=env).invoke(
+        cli, ["rounds", "withdraw", key, "--reason", "通知有误"], input="n\n"
+    )
+    assert (result.exit_code, "通知 0 个订阅者或群？" in result.output) == (1, True)
+    code, out, _ = invoke(env, "rounds", "withdraw", key, "--reason", "通知有误", "--yes")
+    assert (code, out.strip()) == (0, f"{key}: withdrawn (version 3); 0 withdrawal notices queued")
+    _, out, _ = invoke(env, "rounds", "list", "--json")
+    [talent] = [r for r in json.loads(out) if r["key"] == key]
+    assert (talent["basis"], talent["version"]) == ("estimated", 3)

@@ -7,7 +7,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from bot._service import World, add_round, dispatcher_for, replan
+from bot._service import World, add_round, dispatcher_for, replan, withdraw_round
 from bot._simulate import SimulatedClock
 from schedulers import SHANGHAI, RecordingChannel, SendResult
 from schedulers.data import load_catalog
@@ -66,6 +66,20 @@ def setup(
         result.subscribers.append(sub)
     replan(store, WORLD, now=at)
     return result
+
+
+def confirm_talent_to_the_28th(store: Store, at: dt.datetime) -> None:
+    """The bureau publishes the talent round as 1-28 Dec at `at`, and the plan follows."""
+    add_round(
+        store,
+        WORLD.catalog,
+        "talent-living-allowance-masters-doctors",
+        open=dt.date(2026, 12, 1),
+        close=dt.date(2026, 12, 28),
+        notice_url="https://example.org/talent",
+        now=at,
+    )
+    replan(store, WORLD, now=at)
 
 
 def run_until(s: Setup, end: dt.datetime) -> None:
@@ -250,16 +264,7 @@ def test_a_date_change_gives_one_change_notice_and_no_second_opening(store: Stor
     before = len(s.channel.sent)
     at = local(2026, 12, 5, 10, 0)
     s.clock.now = at
-    add_round(
-        store,
-        WORLD.catalog,
-        "talent-living-allowance-masters-doctors",
-        open=dt.date(2026, 12, 1),
-        close=dt.date(2026, 12, 28),
-        notice_url="https://example.org/talent",
-        now=at,
-    )
-    replan(store, WORLD, now=at)
+    confirm_talent_to_the_28th(store, at)
     asyncio.run(s.dispatcher.tick())
     now_sent = [m.text for m in s.channel.sent[before:]]
     assert len(now_sent) == 1
@@ -267,3 +272,25 @@ def test_a_date_change_gives_one_change_notice_and_no_second_opening(store: Stor
     assert "2026-12-25 改为 2026-12-01 至 2026-12-28" in now_sent[0]
     run_until(s, local(2026, 12, 31))
     assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1
+
+
+def test_a_withdrawn_round_is_told_once_and_stops(store: Store) -> None:
+    """The bureau publishes the talent round, then withdraws it: who was told gets one
+    【批次撤回】 with the reason, and no countdown to the withdrawn (or the catalog's) close."""
+    s = setup(store, at=local(2026, 11, 20, 10, 0))
+    at = local(2026, 11, 20, 11, 0)
+    confirm_talent_to_the_28th(store, at)
+    run_until(s, local(2026, 12, 2, 0, 0))
+    assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1
+    key = next(r.key for r in store.rounds.current_rounds() if r.source == "admin")
+    before = len(s.channel.sent)
+    s.clock.now = local(2026, 12, 2, 10, 0)
+    found = withdraw_round(store, key=key, reason="通知有误，待重新发布", now=s.clock.now)
+    assert found is not None
+    replan(store, WORLD, now=s.clock.now)
+    run_until(s, local(2026, 12, 31))
+    after = [m.text for m in s.channel.sent[before:] if "千名引硕" in m.text]
+    assert len(after) == 1
+    assert after[0].startswith("【批次撤回】企业“千名引硕工程”人才生活补贴")
+    assert "已撤回 2026-12-01 至 2026-12-28 的申报批次：通知有误，待重新发布" in after[0]
+    assert withdraw_round(store, key=key, reason="again", now=s.clock.now) is None
