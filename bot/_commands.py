@@ -30,6 +30,8 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "confirm_announce": ("确认公告",),
     "rounds": ("rounds", "批次"),
     "stats": ("stats", "统计"),
+    "applied": ("已申报",),
+    "not_interested": ("不感兴趣",),
     "subscribe": ("subscribe", "订阅类别", "订阅"),
     "unsubscribe": ("unsubscribe", "取消订阅"),
 }

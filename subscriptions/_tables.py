@@ -217,3 +217,16 @@ class ChatDraftRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]]
     updated_at: Mapped[dt.datetime]
+
+
+class AnswerRow(Base):
+    """What an enterprise said of a round: 已申报 (applied) or 不感兴趣 (not_interested). Its
+    remaining reminders of that round stop; the bureau counts the answers per round."""
+
+    __tablename__ = "answers"
+    __table_args__ = (Index("ix_answers_round", "round_key", "choice"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    round_key: Mapped[str] = mapped_column(String(160))
+    choice: Mapped[str] = mapped_column(String(20))
+    at: Mapped[dt.datetime]

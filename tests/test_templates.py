@@ -48,6 +48,7 @@ SHOWN_BY = {
     "chat/_format.txt.j2": "chat_wecom.txt",
     "chat/calendar.html.j2": "chat_calendar.html",
     "chat/phrases/admin.txt.j2": "chat_phrases.txt",
+    "chat/phrases/answers.txt.j2": "chat_phrases.txt",
     "chat/phrases/calendar.txt.j2": "chat_phrases.txt",
     "chat/phrases/common.txt.j2": "chat_phrases.txt",
     "chat/phrases/matching.txt.j2": "chat_phrases.txt",
@@ -329,6 +330,17 @@ PHRASE_ARGS: dict[str, dict[str, dict[str, Any]]] = {
         "confirm_stop": {},
         "kept": {},
         "stopped": {"gone": True},
+    },
+    "answers": {
+        "usage": {"choice": "applied"},
+        "which": {"word": "补贴", "policies": [], "choice": "applied"},
+        "no_round": {"policy": WORLD.catalog.get(TALENT)},
+        "noted": {
+            "policy": WORLD.catalog.get(TALENT),
+            "round": ROUND(dt.date(2026, 12, 1), dt.date(2026, 12, 25), 1),
+            "choice": "not_interested",
+            "stopped": 4,
+        },
     },
     "admin": {
         "admins_only": {"what": "rounds"},

@@ -16,6 +16,7 @@ from bot._views import environment
 from bot.chat import admin, registration
 from bot.chat._talk import ButtonHandler, Handler, Reply, Talk, Who
 from bot.chat.admin import Admin
+from bot.chat.answers import Answers
 from bot.chat.calendar import Calendar
 from bot.chat.matching import Matching
 from bot.chat.registration import Registration
@@ -44,6 +45,7 @@ class ChatService(Talk):
             Calendar(*shared),
             Reminders(*shared),
             Admin(*shared),
+            Answers(*shared),
         ]
         own: dict[str, Handler] = {
             "start": self.start,

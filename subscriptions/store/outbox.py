@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from schedulers import ANNOUNCEMENT, Claimed, Kind, Reminder
 from subscriptions._tables import (
     AnnouncementRow,
+    AnswerRow,
     DeliveryRow,
     OutboxRow,
     SubscriberRow,
@@ -411,6 +412,36 @@ class Outbox(Repository):
                     .order_by(OutboxRow.subscriber_id)
                 )
             )
+
+    def answer(self, subscriber_id: int, round_key: str, choice: str, *, now: dt.datetime) -> int:
+        """Record an enterprise's answer to a round (applied, not_interested) and drop its
+        reminders of that round still waiting, in one transaction; return how many."""
+        note = {"applied": "企业已申报", "not_interested": "企业不感兴趣"}[choice]
+        with self.session() as s:
+            s.add(
+                AnswerRow(subscriber_id=subscriber_id, round_key=round_key, choice=choice, at=now)
+            )
+            waiting = s.scalars(
+                select(OutboxRow.id).where(
+                    OutboxRow.subscriber_id == subscriber_id,
+                    OutboxRow.round_key == round_key,
+                    OutboxRow.status == PENDING,
+                )
+            ).all()
+            dropped = self._finish_in(
+                s, waiting, now=now, result=str(DROPPED), detail=note, status=DROPPED, note=note
+            )
+            return len(dropped)
+
+    def answers(self, round_key: str) -> dict[str, int]:
+        """How many subscribers gave each answer to a round."""
+        with self.session() as s:
+            rows = s.execute(
+                select(AnswerRow.choice, func.count(func.distinct(AnswerRow.subscriber_id)))
+                .where(AnswerRow.round_key == round_key)
+                .group_by(AnswerRow.choice)
+            )
+            return {str(c): int(n) for c, n in rows}
 
     def counts(self) -> dict[str, int]:
         """Outbox rows per status."""

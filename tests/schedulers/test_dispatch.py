@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bot._service import World, add_round, dispatcher_for, replan, withdraw_round
 from bot._simulate import SimulatedClock
+from bot.chat import ChatService, Who
 from schedulers import SHANGHAI, RecordingChannel, SendResult
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher
@@ -294,3 +295,26 @@ def test_a_withdrawn_round_is_told_once_and_stops(store: Store) -> None:
     assert after[0].startswith("【批次撤回】企业“千名引硕工程”人才生活补贴")
     assert "已撤回 2026-12-01 至 2026-12-28 的申报批次：通知有误，待重新发布" in after[0]
     assert withdraw_round(store, key=key, reason="again", now=s.clock.now) is None
+
+
+def test_an_enterprise_that_applied_hears_no_more_of_that_round(store: Store) -> None:
+    """After the opening, the enterprise answers 已申报 千名引硕: the round's countdowns stop,
+    the answer is counted for the bureau; a vague word is answered with the choices."""
+    s = setup(store, at=local(2026, 11, 20, 10, 0))
+    run_until(s, local(2026, 12, 2, 0, 0))
+    assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1
+    service = ChatService(WORLD, store, clock=s.clock, public_url="https://huiqi.example.cn")
+    who = Who("console", "chat-0", "chat-0", "企业0")
+    vague = service.handle_text(who, "已申报 补贴")[0].words
+    assert vague.startswith("“补贴”对应多项政策")
+    said = service.handle_text(who, "已申报 千名引硕")[0].words
+    assert said.startswith(
+        "已记录：企业“千名引硕工程”人才生活补贴（2026-12-01 至 2026-12-25）已申报"
+    )
+    assert "取消了 4 条待发提醒" in said
+    before = len(s.channel.sent)
+    replan(store, WORLD, now=s.clock.now)  # the hourly pass plans nothing back
+    run_until(s, local(2026, 12, 31))
+    assert not [m for m in s.channel.sent[before:] if "千名引硕" in m.text]
+    key = next(r.key for r in store.rounds.current_rounds() if r.close == dt.date(2026, 12, 25))
+    assert store.outbox.answers(key) == {"applied": 1}

@@ -1,0 +1,57 @@
+"""Answers from the enterprise to a reminder: 已申报 (applied) and 不感兴趣 (not interested)
+stop the remaining reminders of that policy's current round for this chat; the bureau counts
+them per round."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot._commands import Command
+from bot.chat._talk import Handler, Reply, Talk, Who
+from schedulers import Policy
+from subscriptions.store import StoredRound
+
+
+@dataclass
+class Answers(Talk):
+    """已申报 and 不感兴趣."""
+
+    phrases: str = "answers"
+
+    def commands(self) -> dict[str, Handler]:
+        return {
+            "applied": lambda who, cmd: self.answer(who, cmd, "applied"),
+            "not_interested": lambda who, cmd: self.answer(who, cmd, "not_interested"),
+        }
+
+    def answer(self, who: Who, cmd: Command, choice: str) -> list[Reply]:
+        word = " ".join(cmd.args).strip()
+        if not word:
+            return self.tell(who, "usage", choice=choice)
+        found = self._policies(word)
+        if len(found) != 1:
+            return self.tell(who, "which", word=word, policies=found[:8], choice=choice)
+        [policy] = found
+        rnd = self._current_round(policy, self.today())
+        if rnd is None:
+            return self.tell(who, "no_round", policy=policy)
+        subscriber = self.subscriber(who)
+        stopped = self.store.outbox.answer(subscriber, rnd.key, choice, now=self.clock())
+        return self.tell(who, "noted", policy=policy, round=rnd, choice=choice, stopped=stopped)
+
+    def _policies(self, word: str) -> list[Policy]:
+        """The policy a word names: its id, or the policies whose name contains it."""
+        exact = self.world.catalog.get(word)
+        if exact is not None:
+            return [exact]
+        return [p for p in self.world.catalog.policies if word in p.name]
+
+    def _current_round(self, policy: Policy, today: dt.date) -> StoredRound | None:
+        """The policy's round that has not closed yet, the earliest first."""
+        ahead = [
+            r
+            for r in self.store.rounds.current_rounds()
+            if r.policy_id == policy.id and (r.close or r.open or today) >= today
+        ]
+        return min(ahead, key=lambda r: r.close or r.open or today, default=None)
