@@ -32,6 +32,7 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "stats": ("stats", "统计"),
     "applied": ("已申报",),
     "not_interested": ("不感兴趣",),
+    "later": ("稍后提醒",),
     "subscribe": ("subscribe", "订阅类别", "订阅"),
     "unsubscribe": ("unsubscribe", "取消订阅"),
 }

@@ -33,6 +33,7 @@ class Kind(StrEnum):
     ANNOUNCEMENT = "announcement"  # an admin's announcement: no round (key `announcement:<id>`)
     HEADSUP = "headsup"  # 申报预告: an estimated round is near; no notice exists yet
     WITHDRAW = "withdraw"  # withdraw-V: the bureau withdrew the round it had published (V)
+    SNOOZED = "snoozed"  # snoozed-DAY: the enterprise asked to be reminded later (稍后提醒)
 
     @classmethod
     def of(cls, stored: str) -> Kind:

@@ -341,6 +341,12 @@ PHRASE_ARGS: dict[str, dict[str, dict[str, Any]]] = {
             "choice": "not_interested",
             "stopped": 4,
         },
+        "nothing_waiting": {"policy": WORLD.catalog.get(TALENT)},
+        "cannot_later": {
+            "policy": WORLD.catalog.get(TALENT),
+            "round": ROUND(dt.date(2026, 12, 1), dt.date(2026, 12, 25), 1),
+        },
+        "later_noted": {"policy": WORLD.catalog.get(TALENT), "day": dt.date(2026, 12, 16)},
     },
     "admin": {
         "admins_only": {"what": "rounds"},

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 
 from bot._commands import Command
 from bot.chat._talk import Handler, Reply, Talk, Who
-from schedulers import Policy
+from schedulers import SHANGHAI, Policy, at_local, is_workday, local_date, previous_workday
 from subscriptions.store import StoredRound
+
+LATER = 3  # 稍后提醒 moves the next reminder this many working days on
 
 
 @dataclass
 class Answers(Talk):
-    """已申报 and 不感兴趣."""
+    """已申报, 不感兴趣 and 稍后提醒."""
 
     phrases: str = "answers"
 
@@ -23,6 +25,7 @@ class Answers(Talk):
         return {
             "applied": lambda who, cmd: self.answer(who, cmd, "applied"),
             "not_interested": lambda who, cmd: self.answer(who, cmd, "not_interested"),
+            "later": lambda who, cmd: self.answer(who, cmd, "later"),
         }
 
     def answer(self, who: Who, cmd: Command, choice: str) -> list[Reply]:
@@ -37,8 +40,33 @@ class Answers(Talk):
         if rnd is None:
             return self.tell(who, "no_round", policy=policy)
         subscriber = self.subscriber(who)
+        if choice == "later":
+            return self._later(who, subscriber, policy, rnd)
         stopped = self.store.outbox.answer(subscriber, rnd.key, choice, now=self.clock())
         return self.tell(who, "noted", policy=policy, round=rnd, choice=choice, stopped=stopped)
+
+    def _later(self, who: Who, subscriber: int, policy: Policy, rnd: StoredRound) -> list[Reply]:
+        """稍后提醒: the next waiting reminder of the round moves LATER working days on (never
+        past the close)."""
+        waiting = self.store.outbox.next_waiting(subscriber, rnd.key)
+        if waiting is None:
+            return self.tell(who, "nothing_waiting", policy=policy)
+        day = max(local_date(waiting.due_at), self.today())
+        for _ in range(LATER):
+            day += dt.timedelta(days=1)
+            while not is_workday(day):
+                day += dt.timedelta(days=1)
+        if rnd.close is not None and day > rnd.close:
+            day = previous_workday(rnd.close, is_workday)
+        until = at_local(day, waiting.due_at.astimezone(SHANGHAI).time())
+        if until <= waiting.due_at:
+            return self.tell(who, "cannot_later", policy=policy, round=rnd)
+        moved = self.store.outbox.snooze(
+            waiting.id, subscriber, day=day, until=until, now=self.clock()
+        )
+        if not moved:  # it went out meanwhile
+            return self.tell(who, "nothing_waiting", policy=policy)
+        return self.tell(who, "later_noted", policy=policy, day=day)
 
     def _policies(self, word: str) -> list[Policy]:
         """The policy a word names: its id, or the policies whose name contains it."""

@@ -433,6 +433,73 @@ class Outbox(Repository):
             )
             return len(dropped)
 
+    def next_waiting(self, subscriber_id: int, round_key: str) -> Claimed | None:
+        """The subscriber's next reminder of a round still waiting, if any."""
+        with self.session() as s:
+            row = s.scalar(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.subscriber_id == subscriber_id,
+                    OutboxRow.round_key == round_key,
+                    OutboxRow.status == PENDING,
+                )
+                .order_by(OutboxRow.due_at)
+                .limit(1)
+            )
+            if row is None:
+                return None
+            return Claimed(
+                row.id,
+                row.subscriber_id,
+                "",
+                "",
+                row.round_key,
+                row.round_version,
+                row.kind,
+                row.due_at,
+                row.attempts,
+            )
+
+    def snooze(
+        self, row_id: int, subscriber_id: int, *, day: dt.date, until: dt.datetime, now: dt.datetime
+    ) -> bool:
+        """稍后提醒: the waiting reminder `row_id` is dropped and one 'snoozed' reminder of the
+        same round is queued at `until`, with the answer recorded, in one transaction. False
+        when the row is no longer waiting (sent meanwhile)."""
+        with self.session() as s:
+            row = s.get(OutboxRow, row_id)
+            if row is None or row.status != PENDING or row.subscriber_id != subscriber_id:
+                return False
+            self._finish_in(
+                s,
+                [row_id],
+                now=now,
+                result=str(DROPPED),
+                detail="稍后提醒",
+                status=DROPPED,
+                note="稍后提醒",
+            )
+            kind = f"{Kind.SNOOZED}-{day.isoformat()}"
+            s.add(
+                OutboxRow(
+                    subscriber_id=subscriber_id,
+                    round_key=row.round_key,
+                    round_version=row.round_version,
+                    kind=kind,
+                    due_at=until,
+                    next_attempt_at=until,
+                    status=PENDING,
+                    attempts=0,
+                    created_at=now,
+                )
+            )
+            s.add(
+                AnswerRow(
+                    subscriber_id=subscriber_id, round_key=row.round_key, choice="later", at=now
+                )
+            )
+            return True
+
     def answers(self, round_key: str) -> dict[str, int]:
         """How many subscribers gave each answer to a round."""
         with self.session() as s:

@@ -318,3 +318,28 @@ def test_an_enterprise_that_applied_hears_no_more_of_that_round(store: Store) ->
     assert not [m for m in s.channel.sent[before:] if "千名引硕" in m.text]
     key = next(r.key for r in store.rounds.current_rounds() if r.close == dt.date(2026, 12, 25))
     assert store.outbox.answers(key) == {"applied": 1}
+
+
+def test_remind_me_later_moves_the_next_reminder_three_working_days(store: Store) -> None:
+    """稍后提醒 after the opening: the 11 Dec countdown moves to Wednesday 16 Dec (three working
+    days on, over the weekend); the later countdowns stay; a replan does not move it back."""
+    s = setup(store, at=local(2026, 11, 20, 10, 0))
+    run_until(s, local(2026, 12, 2, 0, 0))
+    service = ChatService(WORLD, store, clock=s.clock, public_url="https://huiqi.example.cn")
+    who = Who("console", "chat-0", "chat-0", "企业0")
+    said = service.handle_text(who, "稍后提醒 千名引硕")[0].words
+    assert said == "好的，企业“千名引硕工程”人才生活补贴的下一条提醒改在 12月16日。"
+    replan(store, WORLD, now=s.clock.now)
+    before = len(s.channel.sent)
+    run_until(s, local(2026, 12, 31))
+    talent = [
+        (m.at.astimezone(SHANGHAI).strftime("%m-%d"), m.text.split("\n")[0])
+        for m in s.channel.sent[before:]
+        if "千名引硕" in m.text
+    ]
+    assert talent == [
+        ("12-16", "【稍后提醒】企业“千名引硕工程”人才生活补贴（12月25日截止）"),
+        ("12-18", "【还有7天截止（12月25日）】企业“千名引硕工程”人才生活补贴"),
+        ("12-22", "【还有3天截止（12月25日）】企业“千名引硕工程”人才生活补贴"),
+        ("12-24", "【明天截止（12月25日）】企业“千名引硕工程”人才生活补贴"),
+    ]
