@@ -21,9 +21,9 @@ import functools
 import logging
 import random
 import sys
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from aiolimiter import AsyncLimiter
 
@@ -43,6 +43,9 @@ from schedulers._channels import (
 )
 from schedulers._outbox import Claimed, RowStatus
 from schedulers._planner import ANNOUNCED, ANNOUNCEMENT, Kind, local_date
+
+if TYPE_CHECKING:  # the store is an edge of its own; only its type is named here
+    from subscriptions.store import Outbox
 
 log = logging.getLogger("huiqi.dispatch")
 
@@ -104,47 +107,6 @@ class RoundLike(Protocol):
     basis: str  # only confirmed and stated rounds open and count down
 
 
-class OutboxStore(Protocol):
-    """The store operations the dispatcher uses."""
-
-    def recover(self, *, now: dt.datetime, lease: dt.timedelta) -> int: ...
-    def claim(
-        self,
-        *,
-        now: dt.datetime,
-        worker: str,
-        limit: int,
-        channels: Collection[str] | None = None,
-        other_than: Collection[str] | None = None,
-    ) -> Sequence[Claimed]: ...
-    def renew(self, ids: Sequence[int], *, now: dt.datetime, worker: str) -> list[int]: ...
-    def mark_sent(
-        self, ids: Sequence[int], *, now: dt.datetime, late: bool, worker: str | None = None
-    ) -> list[int]: ...
-    def mark_retry(
-        self,
-        ids: Sequence[int],
-        *,
-        now: dt.datetime,
-        at: dt.datetime,
-        detail: str,
-        worker: str | None = None,
-        count: bool = True,
-    ) -> list[int]: ...
-    def settle(
-        self,
-        status: RowStatus,
-        ids: Sequence[int],
-        *,
-        now: dt.datetime,
-        detail: str,
-        worker: str | None = None,
-    ) -> list[int]: ...
-    def move_subscriber(self, subscriber_id: int, address: str) -> int: ...
-    def deactivate(self, subscriber_id: int, reason: str) -> None: ...
-    def fail_pending_of(self, subscriber_id: int, *, now: dt.datetime, detail: str) -> int: ...
-
-
 # The text of one message for a channel: the rows due together, the current rounds, whether
 # it is late, the time, and what the channel's messages carry.
 Render = Callable[[Sequence[Any], Mapping[str, Any], bool, dt.datetime, Capabilities], str]
@@ -193,7 +155,7 @@ class ChannelHealth:
 class Dispatcher:
     """Sends what is due, through each subscriber's channel."""
 
-    store: OutboxStore
+    store: Outbox  # the store's outbox repository
     channels: dict[str, Channel]  # a channel that starts late (Telegram) joins here
     render: Render
     rounds: Callable[[], Mapping[str, Any]]  # current round by key
