@@ -46,6 +46,7 @@ from schedulers import (
     RETRY_AFTER,
     TRANSIENT,
     UNCERTAIN,
+    Action,
     Capabilities,
     SendResult,
 )
@@ -59,6 +60,7 @@ CHANNEL = "telegram"
 # Reminders go out as plain text; chat replies as HTML, with inline buttons.
 CAPABILITIES = Capabilities(limit=4096, markup="text", buttons=True, commands="slash")
 CAPTION_LIMIT = 1024  # a photo's caption, in characters
+ANSWER_LABELS = {"applied": "已申报", "not_interested": "不感兴趣", "later": "稍后提醒"}
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -197,18 +199,32 @@ class TelegramChannel:
 
     async def send(self, address: str, text: str) -> SendResult:
         """Send one part (the dispatcher splits to `capabilities`), within the chat's limit."""
-        if not self.per_chat:
-            return await self._send(address, text)
-        async with self._limit(address):
-            return await self._send(address, text)
+        return await self.send_actions(address, text, ())
 
-    async def _send(self, address: str, text: str) -> SendResult:
+    async def send_actions(self, address: str, text: str, actions: Sequence[Action]) -> SendResult:
+        """Send one part with the answers it offers as inline buttons under it."""
+        markup = None
+        if actions:
+            row = [
+                InlineKeyboardButton(ANSWER_LABELS[a.code], callback_data=a.data) for a in actions
+            ]
+            markup = InlineKeyboardMarkup([row])
+        if not self.per_chat:
+            return await self._send(address, text, markup)
+        async with self._limit(address):
+            return await self._send(address, text, markup)
+
+    async def _send(
+        self, address: str, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> SendResult:
         try:
             with warnings.catch_warnings():
                 # PTB 22 warns (when building RetryAfter) that retry_after becomes a
                 # timedelta in its next major version; both forms are handled below.
                 warnings.simplefilter("ignore", PTBDeprecationWarning)
-                await self.app.bot.send_message(address, text, disable_web_page_preview=True)
+                await self.app.bot.send_message(
+                    address, text, disable_web_page_preview=True, reply_markup=markup
+                )
         except RetryAfter as exc:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", PTBDeprecationWarning)

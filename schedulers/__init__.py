@@ -15,6 +15,7 @@ from schedulers._catalog import (
     build_policy,
 )
 from schedulers._channels import (
+    ANSWERS,
     MIGRATE,
     OK,
     PERMANENT,
@@ -23,6 +24,8 @@ from schedulers._channels import (
     SENT_OK,
     TRANSIENT,
     UNCERTAIN,
+    Action,
+    ActionChannel,
     Capabilities,
     Channel,
     Recorded,
@@ -99,6 +102,7 @@ from schedulers._workdays import is_workday
 __all__ = [
     "ANNOUNCED",
     "ANNOUNCEMENT",
+    "ANSWERS",
     "CONTINUOUS",
     "DEFAULT_OFFSETS",
     "DEFAULT_SEND_TIME",
@@ -117,6 +121,8 @@ __all__ = [
     "TRANSIENT",
     "UNCERTAIN",
     "UPCOMING",
+    "Action",
+    "ActionChannel",
     "Announcement",
     "AnnualWindow",
     "Audience",

@@ -4,9 +4,9 @@ channel (tests, simulations)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 OK = "ok"
 RETRY_AFTER = "retry_after"  # the platform asked to wait: try again then
@@ -59,6 +59,27 @@ class Capabilities:
         if self.limit is None:
             return [text]
         return split_long(text, self.limit, self.size)
+
+
+ANSWERS = ("applied", "not_interested", "later")  # 已申报, 不感兴趣, 稍后提醒
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """An answer a reader can give to a message with one press (a channel with buttons):
+    `code` names it (one of ANSWERS), `data` comes back when pressed."""
+
+    code: str
+    data: str
+
+
+@runtime_checkable
+class ActionChannel(Protocol):
+    """A channel whose messages carry buttons: it sends the last part with the actions."""
+
+    async def send_actions(
+        self, address: str, text: str, actions: Sequence[Action]
+    ) -> SendResult: ...
 
 
 class Channel(Protocol):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from aiolimiter import AsyncLimiter
 
 from schedulers._channels import (
+    ANSWERS,
     MIGRATE,
     OK,
     PERMANENT,
@@ -36,6 +37,8 @@ from schedulers._channels import (
     SENT_OK,
     TRANSIENT,
     UNCERTAIN,
+    Action,
+    ActionChannel,
     Capabilities,
     Channel,
     SendResult,
@@ -105,6 +108,23 @@ class RoundLike(Protocol):
     open: dt.date | None
     close: dt.date | None
     basis: str  # only confirmed and stated rounds open and count down
+
+
+ANSWERABLE = (Kind.OPEN, Kind.CLOSE, Kind.HEADSUP, Kind.SNOOZED)
+
+
+def _answers_to(items: Sequence[Claimed]) -> tuple[Action, ...]:
+    """The answers a message about one round offers (已申报, 不感兴趣, 稍后提醒); a digest of
+    several rounds, an announcement or a notice offers none (its text says how to answer)."""
+    if len({i.round_key for i in items}) != 1:
+        return ()
+    if any(Kind.of(i.kind) not in ANSWERABLE for i in items if i.kind != ANNOUNCEMENT):
+        return ()
+    if any(i.kind == ANNOUNCEMENT for i in items):
+        return ()
+    heads_up = all(Kind.of(i.kind) is Kind.HEADSUP for i in items)
+    codes = ("not_interested",) if heads_up else ANSWERS  # nothing to apply to before a notice
+    return tuple(Action(code, f"ans:{code}:{items[0].id}") for code in codes)
 
 
 # The text of one message for a channel: the rows due together, the current rounds, whether
@@ -378,19 +398,26 @@ class Dispatcher:
             log.exception("rendering reminders %s failed", [i.id for i in live])
             result = SendResult(TRANSIENT, detail=f"渲染失败：{type(exc).__name__}")
         else:
-            result = await self._send_parts(channel, live[0].address, caps.split(text))
+            actions = _answers_to(live) if caps.buttons else ()
+            result = await self._send_parts(channel, live[0].address, caps.split(text), actions)
         return await self._record(channel, live, result, late, report)
 
-    async def _send_parts(self, channel: Channel, address: str, parts: list[str]) -> SendResult:
-        """A message in the parts its channel carries, in order; the first failure ends it
-        (uncertain when parts already went out: sending again would repeat them)."""
+    async def _send_parts(
+        self, channel: Channel, address: str, parts: list[str], actions: Sequence[Action] = ()
+    ) -> SendResult:
+        """A message in the parts its channel carries, in order, the actions under the last;
+        the first failure ends it (uncertain when parts already went out: sending again
+        would repeat them)."""
         for number, part in enumerate(parts):
-            result = await self._send(channel, address, part)
+            last = number == len(parts) - 1
+            result = await self._send(channel, address, part, actions if last else ())
             if result.status != OK:
                 return part_failed(number, result)
         return SENT_OK
 
-    async def _send(self, channel: Channel, address: str, text: str) -> SendResult:
+    async def _send(
+        self, channel: Channel, address: str, text: str, actions: Sequence[Action] = ()
+    ) -> SendResult:
         """One send, whatever the channel does: an answer, an exception or no answer."""
         limiter = self._limiter(channel)
         deadline = asyncio.timeout(None)
@@ -399,6 +426,8 @@ class Dispatcher:
                 await limiter.acquire()
             async with deadline:
                 deadline.reschedule(asyncio.get_running_loop().time() + self.send_timeout)
+                if actions and isinstance(channel, ActionChannel):
+                    return await channel.send_actions(address, text, actions)
                 return await channel.send(address, text)
         except TimeoutError as exc:
             if deadline.expired():

@@ -8,8 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot._commands import Command
-from bot.chat._talk import Handler, Reply, Talk, Who
-from schedulers import SHANGHAI, Policy, at_local, is_workday, local_date, previous_workday
+from bot.chat._talk import ButtonHandler, Handler, Reply, Talk, Who
+from schedulers import ANSWERS, SHANGHAI, Policy, at_local, is_workday, local_date, previous_workday
 from subscriptions.store import StoredRound
 
 LATER = 3  # 稍后提醒 moves the next reminder this many working days on
@@ -20,6 +20,22 @@ class Answers(Talk):
     """已申报, 不感兴趣 and 稍后提醒."""
 
     phrases: str = "answers"
+
+    def buttons(self) -> dict[str, ButtonHandler]:
+        return {"ans": self.button}
+
+    def button(self, who: Who, value: str) -> list[Reply]:
+        """A press of 已申报 / 不感兴趣 / 稍后提醒 under a reminder: `choice:row id`."""
+        choice, _, row_id = value.partition(":")
+        row = self.store.outbox.row_of(int(row_id)) if row_id.isdigit() else None
+        subscriber = self.subscriber(who)
+        if choice not in ANSWERS or row is None or row.subscriber_id != subscriber:
+            return self.tell(who, "stale_button")
+        rnd = {r.key: r for r in self.store.rounds.current_rounds()}.get(row.round_key)
+        policy = self.world.catalog.get(rnd.policy_id) if rnd else None
+        if rnd is None or policy is None or (rnd.close or rnd.open or self.today()) < self.today():
+            return self.tell(who, "stale_button")
+        return self._apply(who, subscriber, policy, rnd, choice)
 
     def commands(self) -> dict[str, Handler]:
         return {
@@ -39,7 +55,11 @@ class Answers(Talk):
         rnd = self._current_round(policy, self.today())
         if rnd is None:
             return self.tell(who, "no_round", policy=policy)
-        subscriber = self.subscriber(who)
+        return self._apply(who, self.subscriber(who), policy, rnd, choice)
+
+    def _apply(
+        self, who: Who, subscriber: int, policy: Policy, rnd: StoredRound, choice: str
+    ) -> list[Reply]:
         if choice == "later":
             return self._later(who, subscriber, policy, rnd)
         stopped = self.store.outbox.answer(subscriber, rnd.key, choice, now=self.clock())

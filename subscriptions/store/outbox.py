@@ -433,6 +433,12 @@ class Outbox(Repository):
             )
             return len(dropped)
 
+    def row_of(self, row_id: int) -> Claimed | None:
+        """One outbox row, whatever its status (an answer button names the message's row)."""
+        with self.session() as s:
+            row = s.get(OutboxRow, row_id)
+            return None if row is None else _claimed(row)
+
     def next_waiting(self, subscriber_id: int, round_key: str) -> Claimed | None:
         """The subscriber's next reminder of a round still waiting, if any."""
         with self.session() as s:
@@ -446,19 +452,7 @@ class Outbox(Repository):
                 .order_by(OutboxRow.due_at)
                 .limit(1)
             )
-            if row is None:
-                return None
-            return Claimed(
-                row.id,
-                row.subscriber_id,
-                "",
-                "",
-                row.round_key,
-                row.round_version,
-                row.kind,
-                row.due_at,
-                row.attempts,
-            )
+            return None if row is None else _claimed(row)
 
     def snooze(
         self, row_id: int, subscriber_id: int, *, day: dt.date, until: dt.datetime, now: dt.datetime
@@ -515,3 +509,18 @@ class Outbox(Repository):
         with self.session() as s:
             query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
             return {str(status): int(n) for status, n in s.execute(query)}
+
+
+def _claimed(row: OutboxRow) -> Claimed:
+    """An outbox row as the core's value (without the subscriber's channel and address)."""
+    return Claimed(
+        row.id,
+        row.subscriber_id,
+        "",
+        "",
+        row.round_key,
+        row.round_version,
+        row.kind,
+        row.due_at,
+        row.attempts,
+    )

@@ -522,6 +522,17 @@ def test_sender_maps_every_platform_answer_to_one_result(harness: Harness) -> No
     run(harness, scenario)
 
 
+def quick_dispatcher(harness: Harness) -> Any:
+    """A dispatcher on the harness's store sending through its Telegram, with no rate limits."""
+    return dispatcher_for(
+        WORLD,
+        harness.store,
+        {"telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)},
+        clock=lambda: NOW,
+        public_url="https://huiqi.example.cn",
+    )
+
+
 def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None:
     """When a group becomes a supergroup, the dispatcher follows it and the reminder arrives."""
 
@@ -537,16 +548,51 @@ def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None
         )
         store.outbox.enqueue([Reminder(group, key, 1, "close-33", NOW)], now=NOW)
         harness.fake.migrated = {str(GROUP): -1009}
-        dispatcher = dispatcher_for(
-            WORLD,
-            store,
-            {"telegram": TelegramChannel(harness.app, rate_per_second=None, per_chat=False)},
-            clock=lambda: NOW,
-            public_url="https://huiqi.example.cn",
-        )
+        dispatcher = quick_dispatcher(harness)
         report = await dispatcher.tick()
         assert (report.moved, report.sent) == (1, 1)
         assert any("千名引硕工程" in t for t in harness.fake.texts(-1009))
         assert store.registry.subscriber("telegram", "-1009", display_name=None, now=NOW) == group
+
+    run(harness, scenario)
+
+
+def test_a_reminder_offers_its_answers_as_buttons(harness: Harness) -> None:
+    """A reminder about one round comes with 已申报 / 不感兴趣 / 稍后提醒 under it; pressing
+    已申报 stops that round's remaining reminders; the button pressed in another chat does
+    nothing."""
+
+    async def scenario() -> None:
+        store = harness.store
+        sync_rounds(store, WORLD.catalog, now=NOW)
+        [talent] = [
+            r
+            for r in store.rounds.current_rounds()
+            if r.policy_id == "talent-living-allowance-masters-doctors"
+            and r.close == dt.date(2026, 12, 25)
+        ]
+        me = store.registry.subscriber("telegram", str(USER), display_name="甲", now=NOW)
+        later = NOW + dt.timedelta(days=9)
+        store.outbox.enqueue(
+            [
+                Reminder(me, talent.key, talent.version, "close-14", NOW),
+                Reminder(me, talent.key, talent.version, "close-7", later),
+            ],
+            now=NOW,
+        )
+        dispatcher = quick_dispatcher(harness)
+        assert (await dispatcher.tick()).sent == 1
+        [row] = harness.fake.messages(USER)[-1]["reply_markup"]["inline_keyboard"]
+        data = {b["text"]: b["callback_data"] for b in row}
+        assert list(data) == ["已申报", "不感兴趣", "稍后提醒"]
+        assert (await harness.press(data["已申报"], chat=GROUP)) == [
+            "这个按钮已失效，请重新发送命令。"
+        ]
+        assert store.outbox.counts() == {"sent": 1, "pending": 1}
+        [said] = await harness.press(data["已申报"])
+        assert said.startswith("已记录：企业“千名引硕工程”人才生活补贴（2026-12-01 至 2026-12-25）")
+        assert "已申报。本批次不再提醒（取消了 1 条待发提醒）" in said
+        assert store.outbox.counts() == {"sent": 1, "dropped": 1}
+        assert store.outbox.answers(talent.key) == {"applied": 1}
 
     run(harness, scenario)
