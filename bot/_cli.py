@@ -14,7 +14,6 @@ from bot import _clock, _settings
 from bot._feeds import all_feed, enterprise_feed
 from bot._import import ImportFileError, read_profiles
 from bot._service import (
-    RoundBook,
     World,
     add_round,
     replan,
@@ -39,7 +38,7 @@ from bot._views import (
     stored_round_record,
     upcoming_record,
 )
-from schedulers import Catalog, CatalogError
+from schedulers import Catalog, CatalogError, RoundBook
 from schedulers.data import DATA_DIR, load_catalog, validate
 from subscriptions import (
     Context,

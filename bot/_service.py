@@ -30,11 +30,13 @@ from schedulers import (
     Preferences,
     Reminder,
     Round,
+    RoundBook,
     RoundInfo,
     announce_kind,
     at_local,
     change_kind,
     is_workday,
+    known_of,
     local_date,
     plan,
     plan_one,
@@ -93,9 +95,6 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
             )
             changed += old is None or old.version != new.version
     return changed
-
-
-RoundBook = Mapping[str, tuple[Round, ...]]
 
 
 def round_book(store: Store) -> dict[str, tuple[Round, ...]]:
@@ -470,7 +469,7 @@ def upcoming(
         if decision not in MATCHING:
             continue
         audience = Audience(0, start, frozenset({policy.id}))
-        stood = None if book is None else book.get(policy.id)
+        stood = known_of(book, policy.id)
         known = rounds(policy, start=on, end=horizon) if stood is None else stood
         for found in known:
             if found.last_day < on or found.first_day > horizon:

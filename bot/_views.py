@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import unicodedata
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,8 @@ from schedulers import (
     Message,
     Policy,
     Round,
+    RoundBook,
+    known_of,
     next_round,
     status,
 )
@@ -71,12 +72,9 @@ def amount_record(benefit: Benefit) -> dict[str, Any]:
     return record
 
 
-Book = Mapping[str, Sequence[Round]]  # the rounds as they stand, by policy (bot._service)
-
-
-def policy_record(policy: Policy, *, on: dt.date, book: Book | None = None) -> dict[str, Any]:
+def policy_record(policy: Policy, *, on: dt.date, book: RoundBook | None = None) -> dict[str, Any]:
     """One element of `huiqi policies --json`: its rounds as they stand when `book` is given."""
-    known = _known(book, policy)
+    known = known_of(book, policy.id)
     return {
         "id": policy.id,
         "name": policy.name,
@@ -164,17 +162,12 @@ def render_message(message: Message, capabilities: Capabilities, *, public_url: 
     ).strip()
 
 
-def _known(book: Book | None, policy: Policy) -> Sequence[Round] | None:
-    """The policy's rounds as they stand, or None to read them from its windows."""
-    return None if book is None else book.get(policy.id)
-
-
 def render_policy(
-    catalog: Catalog, policy: Policy, *, on: dt.date, book: Book | None = None
+    catalog: Catalog, policy: Policy, *, on: dt.date, book: RoundBook | None = None
 ) -> str:
     """`huiqi policies show ID`: one policy in full, in Chinese."""
     template = environment().get_template("cli/policy_show.txt.j2")
-    known = _known(book, policy)
+    known = known_of(book, policy.id)
     return template.render(
         p=policy,
         vocab=catalog.vocab,
@@ -184,11 +177,15 @@ def render_policy(
     )
 
 
-def render_policies(catalog: Catalog, *, on: dt.date, book: Book | None = None) -> str:
+def render_policies(catalog: Catalog, *, on: dt.date, book: RoundBook | None = None) -> str:
     """`huiqi policies`: one line per policy."""
     template = environment().get_template("cli/policies.txt.j2")
     rows = [
-        (p, status(p, on=on, known=_known(book, p)), next_round(p, on=on, known=_known(book, p)))
+        (
+            p,
+            status(p, on=on, known=known_of(book, p.id)),
+            next_round(p, on=on, known=known_of(book, p.id)),
+        )
         for p in catalog.policies
     ]
     # Open rounds first, then by the next deadline, then what has no round, expired last.
@@ -196,10 +193,10 @@ def render_policies(catalog: Catalog, *, on: dt.date, book: Book | None = None) 
     return template.render(rows=rows, vocab=catalog.vocab, on=on)
 
 
-def match_record(found: Match, *, on: dt.date, book: Book | None = None) -> dict[str, Any]:
+def match_record(found: Match, *, on: dt.date, book: RoundBook | None = None) -> dict[str, Any]:
     """One element of `huiqi match --json`."""
     policy = found.policy
-    known = _known(book, policy)
+    known = known_of(book, policy.id)
     return {
         "id": policy.id,
         "name": policy.name,
@@ -215,13 +212,13 @@ def match_record(found: Match, *, on: dt.date, book: Book | None = None) -> dict
 
 
 def render_matches(
-    ctx: Context, matches: tuple[Match, ...], *, on: dt.date, book: Book | None = None
+    ctx: Context, matches: tuple[Match, ...], *, on: dt.date, book: RoundBook | None = None
 ) -> str:
     """`huiqi match`: policies grouped by decision, with reasons."""
     template = environment().get_template("cli/match.txt.j2")
     groups = {d: [m for m in matches if m.decision == d] for d in DECISIONS}
     rounds = {
-        m.policy.id: next_round(m.policy, on=on, known=_known(book, m.policy)) for m in matches
+        m.policy.id: next_round(m.policy, on=on, known=known_of(book, m.policy.id)) for m in matches
     }
     return template.render(
         profile=ctx.profile,

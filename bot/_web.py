@@ -20,9 +20,9 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from bot._feeds import all_feed, category_feed, enterprise_feed
-from bot._service import RoundBook, World, round_book
+from bot._service import World, round_book
 from bot._views import environment, policy_record
-from schedulers import STATUSES, Catalog, Policy, Status, next_round, status
+from schedulers import STATUSES, Catalog, Policy, RoundBook, Status, known_of, next_round, status
 from subscriptions import ProfileError, parse_profile
 from subscriptions.store import Store, StoredRound
 
@@ -278,7 +278,7 @@ def create_web_app(
                 continue
             if wanted_industry and not _industry_ok(policy, wanted_industry):
                 continue
-            known = None if rounds is None else rounds.get(policy.id)
+            known = known_of(rounds, policy.id)
             rows.append(
                 (policy, status(policy, on=on, known=known), next_round(policy, on=on, known=known))
             )
@@ -321,7 +321,7 @@ def create_web_app(
             return HTMLResponse(env.get_template("web/not_found.html.j2").render(), 404)
         on = today()
         rounds = book()
-        known = None if rounds is None else rounds.get(policy.id)
+        known = known_of(rounds, policy.id)
         html = env.get_template("web/policy.html.j2").render(
             p=policy,
             on=on,

@@ -6,7 +6,7 @@ Pure functions: the day is always passed in.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -100,6 +100,14 @@ def rounds(policy: Policy, *, start: dt.date, end: dt.date) -> tuple[Round, ...]
 # The rounds of one policy as they stand (the catalog's, superseded by the bureau's
 # confirmed ones): given, they are the truth every view shows instead of the catalog's own.
 Known = Sequence[Round] | None
+# The rounds as they stand for every policy that has any (bot._service.round_book).
+RoundBook = Mapping[str, Sequence[Round]]
+
+
+def known_of(book: RoundBook | None, policy_id: str) -> Known:
+    """A policy's rounds as they stand, or None (read its windows) without a book or when the
+    book has none of its rounds (not recorded yet)."""
+    return None if book is None else book.get(policy_id)
 
 
 def next_round(policy: Policy, *, on: dt.date, known: Known = None) -> Round | None:

@@ -23,7 +23,7 @@ import random
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from aiolimiter import AsyncLimiter
 
@@ -102,27 +102,16 @@ class PerAddress:
         return len(idle)
 
 
-class RoundLike(Protocol):
-    """What the dispatcher needs to know of a round."""
-
-    open: dt.date | None
-    close: dt.date | None
-    basis: str  # only confirmed and stated rounds open and count down
-
-
 ANSWERABLE = (Kind.OPEN, Kind.CLOSE, Kind.HEADSUP, Kind.SNOOZED)
 
 
 def _answers_to(items: Sequence[Claimed]) -> tuple[Action, ...]:
     """The answers a message about one round offers (已申报, 不感兴趣, 稍后提醒); a digest of
     several rounds, an announcement or a notice offers none (its text says how to answer)."""
-    if len({i.round_key for i in items}) != 1:
+    kinds = {Kind.of(i.kind) for i in items}
+    if len({i.round_key for i in items}) != 1 or not kinds <= set(ANSWERABLE):
         return ()
-    if any(Kind.of(i.kind) not in ANSWERABLE for i in items if i.kind != ANNOUNCEMENT):
-        return ()
-    if any(i.kind == ANNOUNCEMENT for i in items):
-        return ()
-    heads_up = all(Kind.of(i.kind) is Kind.HEADSUP for i in items)
+    heads_up = kinds == {Kind.HEADSUP}
     codes = ("not_interested",) if heads_up else ANSWERS  # nothing to apply to before a notice
     return tuple(Action(code, f"ans:{code}:{items[0].id}") for code in codes)
 

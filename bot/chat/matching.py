@@ -3,15 +3,21 @@ next 90 days) and 政策 ID (one policy)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from bot._commands import Command
 from bot._service import round_book, upcoming
 from bot.chat._talk import Button, ButtonHandler, Handler, Reply, Talk, Who
-from schedulers import next_round
+from schedulers import Policy, Round, RoundBook, known_of, next_round
 from subscriptions import INELIGIBLE, Context, match_all, parse_profile
 
 PAGE = 5  # matches per page
+
+
+def _next(policy: Policy, book: RoundBook, on: dt.date) -> Round | None:
+    """The policy's next round as it stands."""
+    return next_round(policy, on=on, known=known_of(book, policy.id))
 
 
 @dataclass
@@ -56,7 +62,7 @@ class Matching(Talk):
             who,
             "match",
             (tuple(nav),) if nav else (),
-            items=[(m, next_round(m.policy, on=on, known=book.get(m.policy.id))) for m in shown],
+            items=[(m, _next(m.policy, book, on)) for m in shown],
             page=page,
             pages=pages,
             total=len(items),
@@ -82,6 +88,5 @@ class Matching(Talk):
         page = f"{self.public_url}/policies/{policy.id}"
         feed = f"{self.public_url}/feeds/category/{policy.category}.ics"
         buttons = ((Button("政策详情与原文", url=page), Button("订阅此类日历", url=feed)),)
-        known = round_book(self.store).get(policy.id)
-        nxt = next_round(policy, on=self.today(), known=known)
+        nxt = _next(policy, round_book(self.store), self.today())
         return self.say(who, "policy", buttons, p=policy, next=nxt)
