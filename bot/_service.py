@@ -229,6 +229,14 @@ def replan(
     return store.outbox.enqueue(planned, now=now)
 
 
+class RoundRefused(ValueError):
+    """A round that cannot be published; `problems` say why, in Chinese."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("；".join(problems))
+        self.problems = problems
+
+
 def round_problems(
     catalog: Catalog,
     policy_id: str,
@@ -295,11 +303,17 @@ def add_round(
     """Record a confirmed round from this year's notice; tell who heard the old dates.
 
     It supersedes the catalog round of the same policy and year nearest in date.
-    Returns (previous version, new version, change notices queued).
+    Returns (previous version, new version, change notices queued). A round the bureau would
+    not publish (`round_problems`) raises RoundRefused, whoever asks.
     """
     policy = catalog.get(policy_id)
     if policy is None:
         raise LookupError(policy_id)
+    problems = round_problems(
+        catalog, policy_id, open=open, close=close, notice_url=notice_url, today=local_date(now)
+    )
+    if problems:
+        raise RoundRefused(problems)
     anchor = open or close
     if anchor is None:
         raise ValueError("a round needs an open or a close date")

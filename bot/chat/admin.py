@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot._commands import Command
-from bot._service import ANNOUNCEMENT_MAX_CHARS, add_round, replan, round_problems, sync_rounds
+from bot._service import ANNOUNCEMENT_MAX_CHARS, RoundRefused, add_round, replan, sync_rounds
 from bot.chat._talk import Button, ButtonHandler, Handler, Reply, Talk, Who
 
 log = logging.getLogger("huiqi.chat")
@@ -104,26 +104,19 @@ class Admin(Talk):
             return self.tell(who, "rounds_usage")
         if start and end and end < start:
             return self.tell(who, "close_before_open")
-        problems = round_problems(
-            self.world.catalog,
-            policy_id,
-            open=start,
-            close=end,
-            notice_url=values.get("通知"),
-            today=self.today(),
-        )
-        if problems:
-            return self.tell(who, "round_refused", problems=problems)
         sync_rounds(self.store, self.world.catalog, now=self.clock())
-        old, new, notices = add_round(
-            self.store,
-            self.world.catalog,
-            policy_id,
-            open=start,
-            close=end,
-            notice_url=values.get("通知"),
-            now=self.clock(),
-        )
+        try:
+            old, new, notices = add_round(
+                self.store,
+                self.world.catalog,
+                policy_id,
+                open=start,
+                close=end,
+                notice_url=values.get("通知"),
+                now=self.clock(),
+            )
+        except RoundRefused as refused:
+            return self.tell(who, "round_refused", problems=refused.problems)
         replan(self.store, self.world, now=self.clock())
         if old is not None and old.version == new.version:
             return self.tell(who, "round_unchanged")
