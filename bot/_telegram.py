@@ -39,6 +39,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.chat import ChatService, Reply, Who, is_admin
 from schedulers import (
+    ANSWER_WORDS,
     MIGRATE,
     OK,
     PERMANENT,
@@ -60,7 +61,7 @@ CHANNEL = "telegram"
 # Reminders go out as plain text; chat replies as HTML, with inline buttons.
 CAPABILITIES = Capabilities(limit=4096, markup="text", buttons=True, commands="slash")
 CAPTION_LIMIT = 1024  # a photo's caption, in characters
-ANSWER_LABELS = {"applied": "已申报", "not_interested": "不感兴趣", "later": "稍后提醒"}
+SHOWN = "ans:shown"  # the button that shows an answer already given: pressing it does nothing
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -171,6 +172,13 @@ def build_application(
         except Exception:
             log.exception("button handler failed")
             replies = [Reply("抱歉，处理时出错了，请稍后再试。")]
+        label = next((r.pressed for r in replies if r.pressed), None)
+        if label is not None:  # the answer was taken: the buttons give way to the choice
+            shown = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=SHOWN)]])
+            try:
+                await query.edit_message_reply_markup(reply_markup=shown)
+            except TelegramError as exc:
+                log.warning("buttons of a reminder not updated: %s", type(exc).__name__)
         await send_replies(app, who.chat, replies, service)
 
     app.add_handler(MessageHandler(filters.TEXT, on_text))
@@ -206,7 +214,7 @@ class TelegramChannel:
         markup = None
         if actions:
             row = [
-                InlineKeyboardButton(ANSWER_LABELS[a.code], callback_data=a.data) for a in actions
+                InlineKeyboardButton(ANSWER_WORDS[a.code], callback_data=a.data) for a in actions
             ]
             markup = InlineKeyboardMarkup([row])
         if not self.per_chat:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from schedulers import (
+    ANSWER_WORDS,
     SHANGHAI,
     STATUSES,
     Announcement,
@@ -136,6 +137,7 @@ def environment() -> Environment:
     env.filters["yuan"] = yuan_text
     env.filters["pad"] = pad
     vocabulary = load_vocabulary()
+    env.globals["answer_words"] = ANSWER_WORDS
     env.globals["basis_names"] = {t.key: t.name for t in vocabulary.bases}
     env.globals["level_names"] = {t.key: t.name for t in vocabulary.levels}
     return env

@@ -13,16 +13,19 @@ import hmac
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 import requests
+from wechatpy import events
 from wechatpy.enterprise import WeChatClient, parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.events import register_event
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
+from wechatpy.fields import IntegerField, StringField
 
 from bot.chat import (
     ChatService,
@@ -30,12 +33,15 @@ from bot.chat import (
     Who,
     is_admin,
 )
+from bot.chat.answers import LATER
 from schedulers import (
+    ANSWER_WORDS,
     OK,
     PERMANENT,
     RETRY_AFTER,
     SHANGHAI,
     TRANSIENT,
+    Action,
     Capabilities,
     SendResult,
     part_failed,
@@ -54,8 +60,22 @@ TEXT_BYTES = 2048  # WeCom cuts app text messages longer than this (UTF-8 bytes)
 MARKDOWN_BYTES = 4096  # the robot's markdown limit
 
 
-APP_MESSAGES = Capabilities(limit=TEXT_BYTES, utf8=True, commands="typed")
+# App messages are text; a reminder's answers follow it as a card with buttons.
+APP_MESSAGES = Capabilities(limit=TEXT_BYTES, utf8=True, buttons=True, commands="typed")
 ROBOT_MESSAGES = Capabilities(limit=MARKDOWN_BYTES, utf8=True, markup="markdown")
+
+
+@register_event("template_card_event")
+class TemplateCardEvent(events.BaseEvent):  # type: ignore[misc]
+    """A press of a button on a card the app sent (WeCom's 模板卡片事件推送), which wechatpy
+    does not know: the button's key, the card's task id, and the code that updates it."""
+
+    event = "template_card_event"
+    agent = IntegerField("AgentID", 0)
+    key = StringField("EventKey")
+    task = StringField("TaskId")
+    card_type = StringField("CardType")
+    response_code = StringField("ResponseCode")
 
 
 class CallbackError(Exception):
@@ -133,10 +153,24 @@ class CallbackGuard:
             raise CallbackError(f"refused: {type(exc).__name__}") from None
         except Exception as exc:  # malformed XML or ciphertext: refuse, never crash
             raise CallbackError(f"malformed callback: {type(exc).__name__}") from None
-        key = str(getattr(message, "id", None) or hashlib.sha256(body).hexdigest())
+        key = _message_key(message, body)
         if not self.seen.first_sighting(f"wecom:{key}", now=now, window=2 * MAX_AGE):
             raise CallbackError(f"replayed message {key}")
         return message
+
+
+def _message_key(message: Any, body: bytes) -> str:
+    """What identifies a callback when WeCom sends it again: the MsgId of a message; for an
+    event (which has none), who sent it, when, and what (WeCom's advice: FromUserName and
+    CreateTime), so a retried button press re-encrypted with fresh padding is still known."""
+    if getattr(message, "id", None):
+        return str(message.id)
+    if getattr(message, "type", "") == "event":
+        sent = getattr(message, "create_time", None)
+        stamp = int(sent.timestamp()) if isinstance(sent, dt.datetime) else 0
+        what = ":".join(str(getattr(message, f, "") or "") for f in ("event", "key", "task"))
+        return f"event:{message.source}:{stamp}:{what}"
+    return hashlib.sha256(body).hexdigest()
 
 
 def _signature(token: str, timestamp: str, nonce: str, encrypted: str) -> bytes:
@@ -231,11 +265,15 @@ class WeComChannel:
 
     async def send(self, address: str, text: str) -> SendResult:
         """Send one part of a reminder (the dispatcher splits to `capabilities`)."""
-        now = self.clock()
-        local = now.astimezone(SHANGHAI)
+        local = self.clock().astimezone(SHANGHAI)
         if local.minute in (0, 30):
             wait = 60 - local.second  # WeCom asks senders to avoid the top and half of the hour
             return SendResult(RETRY_AFTER, retry_after=float(wait), detail="avoiding :00/:30")
+        return await self._deliver(address, {"msgtype": "text", "text": {"content": text}})
+
+    async def _deliver(self, address: str, msg: dict[str, Any]) -> SendResult:
+        """One app message within the daily cap and the member's pace, counted when sent."""
+        local = self.clock().astimezone(SHANGHAI)
         day, count = self._sent_today
         if day != local.date():
             day, count = local.date(), 0
@@ -248,11 +286,12 @@ class WeComChannel:
             )
         if self.per_member:
             async with self._limit(address):
-                result = await asyncio.to_thread(self._send, address, text, True)
+                result = await asyncio.to_thread(self._post, address, msg, True)
         else:
-            result = await asyncio.to_thread(self._send, address, text, True)
-        if result.status == OK:
-            self._sent_today = (day, count + 1)
+            result = await asyncio.to_thread(self._post, address, msg, True)
+        if result.status == OK:  # other sends may have been counted meanwhile
+            counted_day, counted = self._sent_today
+            self._sent_today = (day, counted + 1 if counted_day == day else 1)
         return result
 
     def _send_parts(self, address: str, text: str, dedupe: bool) -> SendResult:
@@ -267,30 +306,103 @@ class WeComChannel:
         return SendResult(OK)
 
     def _send(self, address: str, text: str, dedupe: bool = False) -> SendResult:
-        msg: dict[str, Any] = {"msgtype": "text", "text": {"content": text}, "safe": 0}
+        return self._post(address, {"msgtype": "text", "text": {"content": text}}, dedupe)
+
+    def _post(self, address: str, msg: dict[str, Any], dedupe: bool) -> SendResult:
+        """Send one app message (text or card) to a member; WeCom's answer as a result."""
+        msg = msg | {"safe": 0}
         if dedupe:
             msg |= {"enable_duplicate_check": 1, "duplicate_check_interval": DEDUPE_SECONDS}
+        answer, failed = self._api(
+            lambda: self.client.message.send(self.agent_id, address, msg=msg)
+        )
+        if failed is not None:
+            return failed
+        if isinstance(answer, dict) and answer.get("invaliduser"):
+            return SendResult(PERMANENT, detail=f"invaliduser {answer['invaliduser']}")
+        return SendResult(OK)
+
+    def _api(self, call: Callable[[], Any]) -> tuple[Any, SendResult | None]:
+        """One API call, the access token refreshed once when WeCom refuses it: (its answer,
+        None), or (None, the failure as a result)."""
         for attempt in range(2):
             try:
-                answer = self.client.message.send(self.agent_id, address, msg=msg)
+                return call(), None
             except WeChatClientException as exc:
                 code = int(exc.errcode or 0)
                 if code in TOKEN_ERRORS and attempt == 0:
                     self.client.fetch_access_token()  # refresh and retry once
                     continue
-                if code in GONE:
-                    return SendResult(PERMANENT, detail=f"errcode {code}: {exc.errmsg}")
-                if code in RETRY_LATER:
-                    return SendResult(
-                        RETRY_AFTER, retry_after=60.0, detail=f"errcode {code}: {exc.errmsg}"
-                    )
-                return SendResult(TRANSIENT, detail=f"errcode {code}: {exc.errmsg}")
+                return None, _refused(code, str(exc.errmsg))
             except Exception as exc:  # network errors from requests
-                return SendResult(TRANSIENT, detail=f"{type(exc).__name__}")
-            if isinstance(answer, dict) and answer.get("invaliduser"):
-                return SendResult(PERMANENT, detail=f"invaliduser {answer['invaliduser']}")
-            return SendResult(OK)
-        return SendResult(TRANSIENT, detail="access token refused twice")
+                return None, SendResult(TRANSIENT, detail=f"{type(exc).__name__}")
+        return None, SendResult(TRANSIENT, detail="access token refused twice")
+
+    async def send_actions(self, address: str, text: str, actions: Sequence[Action]) -> SendResult:
+        """Send one part, then its answers as a card with buttons (WeCom's text messages have
+        none). The reminder is the text: a card that does not go out costs only the buttons
+        (the text says how to answer in words)."""
+        result = await self.send(address, text)
+        if result.status != OK or not actions:
+            return result
+        sent = await self._deliver(address, answer_card(text, actions))
+        if sent.status != OK:
+            log.warning("wecom answer card to %s not sent: %s", address, sent.detail)
+            return SendResult(OK, detail=f"按钮卡片未发出：{sent.detail}")
+        return result
+
+    async def mark_card(self, address: str, response_code: str, label: str) -> SendResult:
+        """Show on a pressed card what was chosen: its buttons give way to `label`."""
+        body = {
+            "userids": [address],
+            "agentid": int(self.agent_id) if self.agent_id.isdigit() else self.agent_id,
+            "response_code": response_code,
+            "button": {"replace_name": label},
+        }
+        return await asyncio.to_thread(self._update_card, body)
+
+    def _update_card(self, body: dict[str, Any]) -> SendResult:
+        _, failed = self._api(lambda: self.client.post("message/update_template_card", data=body))
+        return failed or SendResult(OK)
+
+
+def _refused(code: int, message: str) -> SendResult:
+    """WeCom's errcode as a result."""
+    if code in GONE:
+        return SendResult(PERMANENT, detail=f"errcode {code}: {message}")
+    if code in RETRY_LATER:
+        return SendResult(RETRY_AFTER, retry_after=60.0, detail=f"errcode {code}: {message}")
+    return SendResult(TRANSIENT, detail=f"errcode {code}: {message}")
+
+
+CARD_TITLE = 36  # WeCom's card title: at most this many characters are shown
+ANSWER_STYLE = {"applied": 1, "not_interested": 4, "later": 4}  # blue, grey, grey
+
+
+def answer_card(text: str, actions: Sequence[Action]) -> dict[str, Any]:
+    """The answers to a reminder as a WeCom button card: its first line as the title, one
+    button an answer; a press comes back as a template_card_event with the button's key.
+
+    The task id is the reminder's row and text, so a resend of the same reminder is the
+    same card (WeCom refuses a task id twice) rather than a second one."""
+    title = text.strip().split("\n", 1)[0].strip() or "政策申报提醒"
+    if len(title) > CARD_TITLE:
+        title = title[: CARD_TITLE - 1] + "…"
+    row = actions[0].data.rsplit(":", 1)[-1]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return {
+        "msgtype": "template_card",
+        "template_card": {
+            "card_type": "button_interaction",
+            "main_title": {"title": title, "desc": "请告知办理情况"},
+            "sub_title_text": f"已申报、不感兴趣：本批次不再提醒；稍后提醒：{LATER}个工作日后",
+            "task_id": f"huiqi-{row}-{digest}",
+            "button_list": [
+                {"text": ANSWER_WORDS[a.code], "style": ANSWER_STYLE[a.code], "key": a.data}
+                for a in actions
+            ],
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -371,6 +483,10 @@ async def handle_message(
     kind = getattr(message, "type", "")
     if not user:
         return
+    who = Who(CHANNEL, user, user, user, group=False, admin=is_admin(CHANNEL, user, admins))
+    if isinstance(message, TemplateCardEvent):
+        await _pressed(service, channel, who, message)
+        return
     if kind == "text":
         text = str(message.content)
     elif kind == "event" and getattr(message, "event", "") == "subscribe":
@@ -380,12 +496,32 @@ async def handle_message(
     else:
         await channel.reply(user, "目前只能看懂文字命令。发送“帮助”查看可用的命令。")
         return
-    who = Who(CHANNEL, user, user, user, group=False, admin=is_admin(CHANNEL, user, admins))
     try:
         replies = await asyncio.to_thread(service.handle_text, who, text)
     except Exception:
         log.exception("wecom chat handler failed")
         replies = [Reply("抱歉，处理时出错了，请稍后再试。")]
+    await _answer(channel, user, replies)
+
+
+async def _pressed(
+    service: ChatService, channel: WeComChannel, who: Who, event: TemplateCardEvent
+) -> None:
+    """A card button pressed: the answer taken, the card showing it, the reply as text."""
+    try:
+        replies = await asyncio.to_thread(service.handle_button, who, str(event.key or ""))
+    except Exception:
+        log.exception("wecom card handler failed")
+        replies = [Reply("抱歉，处理时出错了，请稍后再试。")]
+    label = next((r.pressed for r in replies if r.pressed), None)
+    if label and event.response_code:
+        result = await channel.mark_card(who.user, str(event.response_code), label)
+        if result.status != OK:
+            log.warning("wecom card of %s not updated: %s", who.user, result.detail)
+    await _answer(channel, who.user, replies)
+
+
+async def _answer(channel: WeComChannel, user: str, replies: list[Reply]) -> None:
     for reply in replies:
         result = await channel.reply(user, reply_text(reply))
         if result.status != OK:

@@ -15,6 +15,7 @@ from schedulers._catalog import (
     build_policy,
 )
 from schedulers._channels import (
+    ANSWER_WORDS,
     ANSWERS,
     MIGRATE,
     OK,
@@ -105,6 +106,7 @@ __all__ = [
     "ANNOUNCED",
     "ANNOUNCEMENT",
     "ANSWERS",
+    "ANSWER_WORDS",
     "CONTINUOUS",
     "DEFAULT_OFFSETS",
     "DEFAULT_SEND_TIME",

@@ -62,6 +62,7 @@ class Capabilities:
 
 
 ANSWERS = ("applied", "not_interested", "later")  # 已申报, 不感兴趣, 稍后提醒
+ANSWER_WORDS = {"applied": "已申报", "not_interested": "不感兴趣", "later": "稍后提醒"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,9 @@ class Reply:
     buttons: Buttons = ()
     photo: bytes | None = None
     plain: str | None = None  # None: `text` has no markup and nothing escaped
+    # What the pressed button now reads, when a press was taken (a WeCom card is updated to
+    # show it, a Telegram message's buttons give way to it).
+    pressed: str | None = None
 
     @property
     def words(self) -> str:

@@ -5,11 +5,20 @@ them per round."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot._commands import Command
 from bot.chat._talk import ButtonHandler, Handler, Reply, Talk, Who
-from schedulers import ANSWERS, SHANGHAI, Policy, at_local, is_workday, local_date, previous_workday
+from schedulers import (
+    ANSWER_WORDS,
+    ANSWERS,
+    SHANGHAI,
+    Policy,
+    at_local,
+    is_workday,
+    local_date,
+    previous_workday,
+)
 from subscriptions.store import StoredRound
 
 LATER = 3  # 稍后提醒 moves the next reminder this many working days on
@@ -27,6 +36,8 @@ class Answers(Talk):
     def button(self, who: Who, value: str) -> list[Reply]:
         """A press of 已申报 / 不感兴趣 / 稍后提醒 under a reminder: `choice:row id`."""
         choice, _, row_id = value.partition(":")
+        if choice == "shown":  # the choice already given, shown where the buttons were
+            return []
         row = self.store.outbox.row_of(int(row_id)) if row_id.isdigit() else None
         subscriber = self.subscriber(who)
         if choice not in ANSWERS or row is None or row.subscriber_id != subscriber:
@@ -63,7 +74,8 @@ class Answers(Talk):
         if choice == "later":
             return self._later(who, subscriber, policy, rnd)
         stopped = self.store.outbox.answer(subscriber, rnd.key, choice, now=self.clock())
-        return self.tell(who, "noted", policy=policy, round=rnd, choice=choice, stopped=stopped)
+        said = self.tell(who, "noted", policy=policy, round=rnd, choice=choice, stopped=stopped)
+        return _pressed(said, f"✓ {ANSWER_WORDS[choice]}")
 
     def _later(self, who: Who, subscriber: int, policy: Policy, rnd: StoredRound) -> list[Reply]:
         """稍后提醒: the next waiting reminder of the round moves LATER working days on (never
@@ -86,7 +98,8 @@ class Answers(Talk):
         )
         if not moved:  # it went out meanwhile
             return self.tell(who, "nothing_waiting", policy=policy)
-        return self.tell(who, "later_noted", policy=policy, day=day)
+        said = self.tell(who, "later_noted", policy=policy, day=day)
+        return _pressed(said, f"✓ {day.month}月{day.day}日再提醒")
 
     def _policies(self, word: str) -> list[Policy]:
         """The policy a word names: its id, or the policies whose name contains it."""
@@ -103,3 +116,8 @@ class Answers(Talk):
             if r.policy_id == policy.id and (r.close or r.open or today) >= today
         ]
         return min(ahead, key=lambda r: r.close or r.open or today, default=None)
+
+
+def _pressed(replies: list[Reply], label: str) -> list[Reply]:
+    """The replies to an answer that was taken, the first marked with what its button reads."""
+    return [replace(replies[0], pressed=label), *replies[1:]]

@@ -101,7 +101,13 @@ class FakeTelegram:
                     },
                 }
             )
-        if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook", "setMyCommands"):
+        if method in (
+            "answerCallbackQuery",
+            "setWebhook",
+            "deleteWebhook",
+            "setMyCommands",
+            "editMessageReplyMarkup",
+        ):
             return JSONResponse({"ok": True, "result": True})
         if method in ("sendMessage", "sendPhoto"):
             chat = str(params.get("chat_id"))

@@ -1,4 +1,5 @@
-"""A fake WeCom API (gettoken, message/send) and group-robot webhook on 127.0.0.1."""
+"""A fake WeCom API (gettoken, message/send, message/update_template_card) and group-robot
+webhook on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -28,10 +29,24 @@ class FakeWeCom:
     robot_errors: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0  # repeats WeCom's duplicate check dropped
     refuse_tokens: bool = False  # every message answers 40014, as for a token WeCom rejects
+    card_updates: list[dict[str, Any]] = field(default_factory=list)
+    used_codes: set[str] = field(default_factory=set)  # a response code updates a card once
 
     def texts(self, user: str) -> list[str]:
         """Contents of the app messages delivered to a member."""
-        return [m["text"]["content"] for m in self.sent if m.get("touser") == user]
+        return [
+            m["text"]["content"]
+            for m in self.sent
+            if m.get("touser") == user and m.get("msgtype") == "text"
+        ]
+
+    def cards(self, user: str) -> list[dict[str, Any]]:
+        """The template cards delivered to a member."""
+        return [
+            m["template_card"]
+            for m in self.sent
+            if m.get("touser") == user and m.get("msgtype") == "template_card"
+        ]
 
     async def gettoken(self, request: Request) -> JSONResponse:
         self.tokens_issued += 1
@@ -49,14 +64,32 @@ class FakeWeCom:
         queued = self.errors.get(str(body.get("touser")))
         if queued:
             return JSONResponse(queued.pop(0))  # HTTP 200 with an errcode: not success
+        card = body.get("template_card")
+        if card is not None and any(
+            m.get("template_card", {}).get("task_id") == card.get("task_id") for m in self.sent
+        ):
+            return JSONResponse({"errcode": 40105, "errmsg": "task_id duplicated"})  # per app
         if body.get("enable_duplicate_check") and any(
-            m.get("touser") == body.get("touser") and m.get("text") == body.get("text")
+            m.get("touser") == body.get("touser")
+            and m.get("msgtype") == body.get("msgtype")
+            and m.get(m.get("msgtype", "")) == body.get(body.get("msgtype", ""))
             for m in self.sent
         ):
             self.duplicates += 1  # WeCom answers ok and delivers nothing the second time
             return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
         self.sent.append(body)
         return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
+
+    async def update_card(self, request: Request) -> JSONResponse:
+        body = json.loads(await request.body())
+        if request.query_params.get("access_token") != self.valid_token:
+            return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
+        code = str(body.get("response_code", ""))
+        if not code or code in self.used_codes:
+            return JSONResponse({"errcode": 40005, "errmsg": "invalid response_code"})
+        self.used_codes.add(code)
+        self.card_updates.append(body)
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": []})
 
     async def robot(self, request: Request) -> JSONResponse:
         body = json.loads(await request.body())
@@ -76,6 +109,7 @@ def serve_fake() -> Iterator[tuple[FakeWeCom, str]]:
         routes=[
             Route("/cgi-bin/gettoken", fake.gettoken),
             Route("/cgi-bin/message/send", fake.send, methods=["POST"]),
+            Route("/cgi-bin/message/update_template_card", fake.update_card, methods=["POST"]),
             Route("/cgi-bin/webhook/send", fake.robot, methods=["POST"]),
         ]
     )

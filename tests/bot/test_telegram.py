@@ -594,5 +594,10 @@ def test_a_reminder_offers_its_answers_as_buttons(harness: Harness) -> None:
         assert "已申报。本批次不再提醒（取消了 1 条待发提醒）" in said
         assert store.outbox.counts() == {"sent": 1, "dropped": 1}
         assert store.outbox.answers(talent.key) == {"applied": 1}
+        [edit] = [c.params for c in harness.fake.calls if c.method == "editMessageReplyMarkup"]
+        [[shown]] = edit["reply_markup"]["inline_keyboard"]
+        assert shown["text"] == "✓ 已申报"  # the buttons gave way to the choice
+        assert (await harness.press(shown["callback_data"])) == []  # pressing it does nothing
+        assert store.outbox.answers(talent.key) == {"applied": 1}
 
     run(harness, scenario)

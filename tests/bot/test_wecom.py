@@ -11,6 +11,7 @@ import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,15 @@ from bot._wecom import (
     reply_text,
 )
 from bot.chat import ChatService, Who
-from schedulers import SHANGHAI, RecordingChannel, Reminder, SendResult, split_long, utf8_size
+from schedulers import (
+    SHANGHAI,
+    Action,
+    RecordingChannel,
+    Reminder,
+    SendResult,
+    split_long,
+    utf8_size,
+)
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher, PerAddress
 from subscriptions.data import load_size_standard, load_vocab
@@ -166,6 +175,20 @@ def fake() -> Iterator[tuple[FakeWeCom, str]]:
         yield served
 
 
+def app_settings(database_url: str, api: str) -> Settings:
+    """Settings of a WeCom app on the fake API at `api`."""
+    return Settings(
+        database_url=database_url,
+        public_url="https://huiqi.example.cn",
+        wecom_corp_id=CORP,
+        wecom_agent_id=AGENT,
+        wecom_secret=Secret("app-secret"),
+        wecom_token=Secret(TOKEN),
+        wecom_aes_key=Secret(AES_KEY),
+        wecom_api_url=api,
+    )
+
+
 def post(client: TestClient, user: str, content: str, msg_id: int) -> int:
     """Post a member's encrypted message to the callback; return the HTTP status."""
     ts = str(int(NOW.timestamp()))
@@ -198,16 +221,7 @@ def ask(client: TestClient, fake: FakeWeCom, user: str, content: str, msg_id: in
 def test_callbacks_end_to_end(fake: tuple[FakeWeCom, str], tmp_path: Path) -> None:
     """URL check; 注册, 可申报, 近期, 日历 answered as app messages; bad callbacks refused."""
     api, base = fake
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'huiqi.db'}",
-        public_url="https://huiqi.example.cn",
-        wecom_corp_id=CORP,
-        wecom_agent_id=AGENT,
-        wecom_secret=Secret("app-secret"),
-        wecom_token=Secret(TOKEN),
-        wecom_aes_key=Secret(AES_KEY),
-        wecom_api_url=base,
-    )
+    settings = app_settings(f"sqlite:///{tmp_path / 'huiqi.db'}", base)
     app = create_app(
         settings,
         WORLD,
@@ -574,16 +588,9 @@ def test_admin_announcement_from_wecom_reaches_every_channel(
     """The WeCom admin's 公告 is previewed, confirmed with 确认公告, and sent by the dispatcher
     to every active subscriber: WeCom members and group robots alike; others are refused."""
     api, base = fake
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'huiqi.db'}",
-        public_url="https://huiqi.example.cn",
+    settings = replace(
+        app_settings(f"sqlite:///{tmp_path / 'huiqi.db'}", base),
         admins=("wecom:admin",),
-        wecom_corp_id=CORP,
-        wecom_agent_id=AGENT,
-        wecom_secret=Secret("app-secret"),
-        wecom_token=Secret(TOKEN),
-        wecom_aes_key=Secret(AES_KEY),
-        wecom_api_url=base,
         wecom_robot_webhooks=(Secret(f"{base}/cgi-bin/webhook/send?key=TALENT#talent"),),
     )
     app = create_app(settings, WORLD, clock=lambda: NOW, channels={})
@@ -662,3 +669,141 @@ def test_profile_on_wecom_names_its_typed_commands(store: Store) -> None:
     assert "发送“可申报”查看理由" in shown
     assert "如 注册 人数=200" in shown
     assert "/" not in shown.replace("https://", "")
+
+
+def card_event(user: str, key: str, code: str, task: str) -> str:
+    """A press of a card's button as WeCom sends it (模板卡片事件推送), before encryption."""
+    ts = int(NOW.timestamp())
+    return (
+        f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[template_card_event]]></Event>"
+        f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task}]]></TaskId>"
+        f"<CardType><![CDATA[button_interaction]]></CardType>"
+        f"<ResponseCode><![CDATA[{code}]]></ResponseCode><AgentID>{AGENT}</AgentID></xml>"
+    )
+
+
+def press(client: TestClient, xml: str, nonce: str) -> int:
+    """Post an encrypted event to the callback and wait for its handling; the HTTP status."""
+    ts = str(int(NOW.timestamp()))
+    encrypted, signature = encrypt_independently(xml, CORP, AES_KEY, nonce, ts)
+    query = {"msg_signature": signature, "timestamp": ts, "nonce": nonce}
+    status = client.post("/wecom/callback", params=query, content=envelope(encrypted))
+    in_app(client, client.app.state.runtime.wecom.drain)  # type: ignore[attr-defined]
+    return status.status_code
+
+
+def test_answers_as_card_buttons_through_the_encrypted_callback(
+    fake: tuple[FakeWeCom, str], tmp_path: Path
+) -> None:
+    """A reminder about one round is followed by a card with 已申报 / 不感兴趣 / 稍后提醒; a
+    press comes back through the encrypted callback, stops the round's remaining reminders,
+    updates the card to show the choice and answers in text; the same button pressed by
+    another member, or pressed again, changes nothing."""
+    api, base = fake
+    url = f"sqlite:///{tmp_path / 'huiqi.db'}"
+    settings = app_settings(url, base)
+    app = create_app(settings, WORLD, clock=lambda: NOW, channels={})
+    with TestClient(app) as client:
+        store = Store.open(url)
+        try:
+            [talent] = [
+                r
+                for r in _synced(store)
+                if r.policy_id == "talent-living-allowance-masters-doctors"
+                and r.close == dt.date(2026, 12, 25)
+            ]
+            me = store.registry.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
+            other = store.registry.subscriber("wecom", "lisi", display_name=None, now=NOW)
+            store.outbox.enqueue(
+                [
+                    Reminder(me, talent.key, talent.version, "close-14", NOW),
+                    Reminder(me, talent.key, talent.version, "close-7", NOW + dt.timedelta(days=9)),
+                    Reminder(other, talent.key, talent.version, "close-14", NOW),
+                ],
+                now=NOW,
+            )
+            dispatcher = dispatcher_for(
+                WORLD,
+                store,
+                {"wecom": channel_for(base, [NOW])},
+                clock=lambda: NOW,
+                public_url="https://huiqi.example.cn",
+            )
+            assert asyncio.run(dispatcher.tick()).sent == 2
+            [text] = api.texts("zhangsan")
+            assert text.startswith("【还有33天截止（12月25日）】企业“千名引硕工程”人才生活补贴")
+            [card] = api.cards("zhangsan")
+            assert card["card_type"] == "button_interaction"
+            assert card["main_title"]["title"].startswith("【还有33天截止（12月25日）】")
+            assert len(card["main_title"]["title"]) <= 36
+            keys = {b["text"]: b["key"] for b in card["button_list"]}
+            assert list(keys) == ["已申报", "不感兴趣", "稍后提醒"]
+            [theirs] = api.cards("lisi")
+            assert theirs["task_id"] != card["task_id"]
+
+            # lisi presses zhangsan's button (a forged key): nothing is taken, no card changes
+            assert (
+                press(client, card_event("lisi", keys["已申报"], "RC0", card["task_id"]), "p0")
+                == 200
+            )
+            assert api.texts("lisi")[-1] == "这个按钮已失效，请重新发送命令。"
+            assert api.card_updates == []
+
+            assert (
+                press(client, card_event("zhangsan", keys["已申报"], "RC1", card["task_id"]), "p1")
+                == 200
+            )
+            assert api.card_updates == [
+                {
+                    "userids": ["zhangsan"],
+                    "agentid": int(AGENT),
+                    "response_code": "RC1",
+                    "button": {"replace_name": "✓ 已申报"},
+                }
+            ]
+            said = api.texts("zhangsan")[-1]
+            assert said.startswith(
+                "已记录：企业“千名引硕工程”人才生活补贴（2026-12-01 至 2026-12-25）"
+            )
+            assert "本批次不再提醒（取消了 1 条待发提醒）" in said
+            assert store.outbox.answers(talent.key) == {"applied": 1}
+            assert store.outbox.counts() == {"sent": 2, "dropped": 1}
+
+            # the same event again (WeCom retries when no answer came in time): a replay
+            assert (
+                press(client, card_event("zhangsan", keys["已申报"], "RC1", card["task_id"]), "p1")
+                == 403
+            )
+            assert len(api.card_updates) == 1
+        finally:
+            store.close()
+
+
+def test_a_card_that_does_not_go_out_costs_only_the_buttons(
+    fake: tuple[FakeWeCom, str], store: Store
+) -> None:
+    """WeCom refuses the card (here: its task id seen before): the reminder text is delivered
+    and counted as sent, the refusal noted, and nothing is sent twice."""
+    api, base = fake
+    [talent] = [
+        r
+        for r in _synced(store)
+        if r.policy_id == "talent-living-allowance-masters-doctors"
+        and r.close == dt.date(2026, 12, 25)
+    ]
+    me = store.registry.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
+    store.outbox.enqueue([Reminder(me, talent.key, talent.version, "close-14", NOW)], now=NOW)
+    channel = channel_for(base, [NOW])
+    text = "【还有33天截止（12月25日）】企业“千名引硕工程”人才生活补贴"
+    [row] = store.outbox.rows()
+    actions = (Action("applied", f"ans:applied:{row['id']}"),)
+    assert asyncio.run(channel.send_actions("zhangsan", text, actions)) == SendResult("ok")
+    again = asyncio.run(channel.send_actions("zhangsan", text, actions))
+    assert again.status == "ok"
+    assert again.detail.startswith("按钮卡片未发出：errcode 40105")
+    assert len(api.cards("zhangsan")) == 1
+    assert api.texts("zhangsan") == [text]  # the repeat was dropped by WeCom's duplicate check
+    assert api.duplicates == 1
