@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import urllib.parse
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot._views import render_message
@@ -21,6 +21,8 @@ from schedulers import (
     Capabilities,
     Catalog,
     Channel,
+    Deadline,
+    DeadlineOf,
     Digest,
     Entry,
     GroupAudience,
@@ -92,6 +94,7 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
                 label=found.label,
                 source="catalog",
                 now=now,
+                deadline=found.deadline,
             )
             changed += old is None or old.version != new.version
     return changed
@@ -113,6 +116,7 @@ def round_book(store: Store) -> dict[str, tuple[Round, ...]]:
                 r.close,
                 r.basis,
                 r.label,
+                r.deadline,
             )
         )
     return {k: tuple(v) for k, v in book.items()}
@@ -336,6 +340,8 @@ def add_round(
         source="admin",
         now=now,
         notice_url=notice_url,
+        # The notice's close is the enterprise's: where it hands in stays what the text says.
+        deadline=_own(nearest.deadline) if nearest else None,
     )
     notices = 0
     if old is None or old.version != new.version:
@@ -356,6 +362,14 @@ def add_round(
             now=now,
         )
     return old, new, notices
+
+
+def _own(deadline: Deadline | None) -> Deadline | None:
+    """What a bureau's published close means: the enterprise's own deadline, handed in where
+    the text says (a catalog close that was a bureau's report upward is no longer it)."""
+    if deadline is None:
+        return None
+    return replace(deadline, of=DeadlineOf.ENTERPRISE)
 
 
 def withdraw_round(

@@ -17,6 +17,8 @@ from schedulers._policy import (
     Contact,
     ContinuousWindow,
     DatedWindow,
+    Deadline,
+    DeadlineOf,
     Eligibility,
     Evidence,
     External,
@@ -160,6 +162,7 @@ def _window(raw: Mapping[str, Any]) -> Window:
     ev = _evidence(raw["evidence"])
     label, note = raw.get("label"), raw.get("note")
     kind = raw["kind"]
+    deadline = _deadline(raw.get("deadline"))
     if kind == "annual":
         return AnnualWindow(
             Basis(raw["basis"]),
@@ -168,14 +171,23 @@ def _window(raw: Mapping[str, Any]) -> Window:
             ev,
             label,
             note,
+            deadline,
         )
     if kind == "dated":
-        return DatedWindow(_opt_date(raw.get("open")), _opt_date(raw.get("close")), ev, label, note)
+        return DatedWindow(
+            _opt_date(raw.get("open")), _opt_date(raw.get("close")), ev, label, note, deadline
+        )
     if kind == "continuous":
         return ContinuousWindow(
             _opt_date(raw.get("from")), _opt_date(raw.get("until")), ev, label, note
         )
     return TbdWindow(ev, label, note)
+
+
+def _deadline(raw: Mapping[str, Any] | None) -> Deadline | None:
+    if raw is None:
+        return None
+    return Deadline(DeadlineOf(raw.get("of", "enterprise")), raw.get("to"), raw.get("then"))
 
 
 def _condition(raw: Mapping[str, Any]) -> Condition:

@@ -56,6 +56,26 @@ class Basis(StrEnum):
     TBD = "tbd"  # nobody has said when
 
 
+class DeadlineOf(StrEnum):
+    """Whose deadline a round's close is."""
+
+    ENTERPRISE = "enterprise"  # the enterprise hands in by then: its own deadline
+    DISTRICT = "district"  # the district bureau reports to the city by then
+    CITY = "city"  # the city bureau reports to the province by then
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """What a round's close means for the enterprise, as its text says: whose deadline it is,
+    where the enterprise hands in (`to`), and what follows (`then`, the later deadlines of the
+    bureaus that forward it). The close an enterprise is told is its own where the text sets
+    one before the provincial; where only a bureau's is known, the message says so."""
+
+    of: DeadlineOf = DeadlineOf.ENTERPRISE
+    to: str | None = None
+    then: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class AnnualWindow:
     """A month-day range that recurs every year; either end may be unknown."""
@@ -66,6 +86,7 @@ class AnnualWindow:
     evidence: tuple[Evidence | External, ...]
     label: str | None = None
     note: str | None = None
+    deadline: Deadline | None = None
     kind: str = field(default="annual", init=False)
 
 
@@ -78,6 +99,7 @@ class DatedWindow:
     evidence: tuple[Evidence | External, ...]
     label: str | None = None
     note: str | None = None
+    deadline: Deadline | None = None
     kind: str = field(default="dated", init=False)
 
     @property

@@ -15,6 +15,7 @@ from schedulers._policy import (
     Basis,
     ContinuousWindow,
     DatedWindow,
+    Deadline,
     Policy,
     TbdWindow,
 )
@@ -44,6 +45,7 @@ class Round:
     close: dt.date | None
     basis: Basis  # confirmed | stated | estimated
     label: str | None = None
+    deadline: Deadline | None = None  # what the close means for the enterprise
 
     def __post_init__(self) -> None:
         if self.open is None and self.close is None:
@@ -82,11 +84,20 @@ def rounds(policy: Policy, *, start: dt.date, end: dt.date) -> tuple[Round, ...]
                         window.close.in_year(year) if window.close else None,
                         window.basis,
                         window.label,
+                        window.deadline,
                     )
                 )
         elif isinstance(window, DatedWindow):
             out.append(
-                Round(policy.id, index, window.open, window.close, window.basis, window.label)
+                Round(
+                    policy.id,
+                    index,
+                    window.open,
+                    window.close,
+                    window.basis,
+                    window.label,
+                    window.deadline,
+                )
             )
     until = policy.validity.until if policy.validity else None
     kept = [

@@ -122,6 +122,8 @@ class RoundRow(Base):
     # Set on the version that withdrew a published round: the bureau's reason. Its dates and
     # basis are those the round falls back to (the catalog's), or tbd without any.
     withdrawn: Mapped[str | None] = mapped_column(Text, default=None)
+    # What the close means for the enterprise (schedulers.Deadline as JSON), when the text says.
+    deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class OutboxRow(Base):

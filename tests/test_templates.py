@@ -26,7 +26,16 @@ from bot._telegram import CAPABILITIES as TELEGRAM_CAPS
 from bot._views import render_rounds
 from bot._wecom import APP_MESSAGES, ROBOT_MESSAGES
 from bot.chat import ChatService, Reply, Who
-from schedulers import SHANGHAI, RecordingChannel, announce_kind, change_kind, close_kind
+from schedulers import (
+    SHANGHAI,
+    Basis,
+    Deadline,
+    DeadlineOf,
+    RecordingChannel,
+    announce_kind,
+    change_kind,
+    close_kind,
+)
 from schedulers.data import load_catalog
 from schedulers.dispatch import ConsoleChannel
 from subscriptions.data import load_size_standard, load_vocab
@@ -196,9 +205,23 @@ def test_reminder_messages(tmp_path: Path, golden: Callable[[str, str], None]) -
         notice_url="https://example.org/notice",
         now=NOW,
     )
+    # A provincial round whose only known close is the city bureau's report to the province.
+    _, forwarded = store.rounds.put_round(
+        key=f"{SPECIALIZED}#3@2026",
+        policy_id=SPECIALIZED,
+        open=dt.date(2026, 11, 16),
+        close=dt.date(2026, 12, 15),
+        basis=Basis.CONFIRMED,
+        label="省级申报（市州报省截止）",
+        source="admin",
+        now=NOW,
+        deadline=Deadline(DeadlineOf.CITY, to="区、市经信局"),
+    )
     rounds = rounds_by_key(store)
     changed = rounds[talent.key]
-    estimated = next(r for r in rounds.values() if r.policy_id == SPECIALIZED)
+    estimated = next(
+        r for r in rounds.values() if r.policy_id == SPECIALIZED and r.basis == Basis.ESTIMATED
+    )
     render = renderer(WORLD, store, public_url="https://huiqi.example.cn")
 
     def item(kind: str, version: int = talent.version) -> Item:
@@ -214,6 +237,9 @@ def test_reminder_messages(tmp_path: Path, golden: Callable[[str, str], None]) -
             Item(1, 1, estimated.key, estimated.version, "headsup", NOW)
         ],
         "late digest of two": [item("open"), item(close_kind(3))],
+        "countdown to a city bureau's deadline": [
+            Item(1, 1, forwarded.key, forwarded.version, close_kind(7), NOW)
+        ],
     }
     for channel, caps in CHANNELS.items():
         texts = []

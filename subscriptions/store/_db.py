@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from schedulers import Basis, RowStatus
+from schedulers import Basis, Deadline, RowStatus
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -39,6 +39,7 @@ class StoredRound:
     source: str
     recorded_at: dt.datetime
     withdrawn: str | None = None  # this version withdrew a published round, for this reason
+    deadline: Deadline | None = None  # what the close means for the enterprise
 
 
 @dataclass(frozen=True, slots=True)

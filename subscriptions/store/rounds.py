@@ -1,13 +1,14 @@
-"""Dated rounds, one version per change of dates or basis."""
+"""Dated rounds, one version per change of dates, basis, notice or deadline."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedulers import Basis
+from schedulers import Basis, Deadline, DeadlineOf
 from subscriptions._tables import (
     RoundRow,
 )
@@ -43,8 +44,9 @@ class Rounds(Repository):
         source: str,
         now: dt.datetime,
         notice_url: str | None = None,
+        deadline: Deadline | None = None,
     ) -> tuple[StoredRound | None, StoredRound]:
-        """Record a round; a change of dates or basis makes a new version.
+        """Record a round; a change of dates, basis, notice or deadline makes a new version.
 
         A catalog round never replaces the bureau's (confirmed, or withdrawn). Returns (previous,
         current).
@@ -52,11 +54,12 @@ class Rounds(Repository):
         with self.session() as s:
             old = s.scalar(select(RoundRow).where(RoundRow.key == key, RoundRow.current.is_(True)))
             if old is not None:
-                same = (old.open, old.close, old.basis, old.notice_url) == (
+                same = (old.open, old.close, old.basis, old.notice_url, old.deadline) == (
                     open,
                     close,
                     basis,
                     notice_url,
+                    _deadline_json(deadline),
                 )
                 if same or (source == "catalog" and old.source in ("admin", "withdrawn")):
                     return _stored(old), _stored(old)
@@ -74,6 +77,7 @@ class Rounds(Repository):
                 notice_url=notice_url,
                 source=source,
                 created_at=now,
+                deadline=_deadline_json(deadline),
             )
             s.add(row)
             s.flush()
@@ -107,6 +111,7 @@ class Rounds(Repository):
                 source="withdrawn",
                 created_at=now,
                 withdrawn=reason,
+                deadline=back.deadline if back else old.deadline,
             )
             s.add(row)
             s.flush()
@@ -136,4 +141,24 @@ def _stored(row: RoundRow) -> StoredRound:
         row.source,
         row.created_at,
         row.withdrawn,
+        _deadline_of(row.deadline),
+    )
+
+
+def _deadline_json(deadline: Deadline | None) -> dict[str, Any] | None:
+    """A deadline as stored: only what it says."""
+    if deadline is None:
+        return None
+    return {
+        k: v
+        for k, v in (("of", str(deadline.of)), ("to", deadline.to), ("then", deadline.then))
+        if v
+    }
+
+
+def _deadline_of(stored: dict[str, Any] | None) -> Deadline | None:
+    if not stored:
+        return None
+    return Deadline(
+        DeadlineOf(stored.get("of", "enterprise")), stored.get("to"), stored.get("then")
     )
