@@ -95,9 +95,23 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
                 source="catalog",
                 now=now,
                 deadline=found.deadline,
+                terms=policy.terms,
             )
-            changed += old is None or old.version != new.version
+            if old is None or old.version != new.version:
+                changed += 1
+                if old is not None:  # the catalog changed what those told of it heard
+                    tell_change(store, new, now=now)
     return changed
+
+
+def tell_change(store: Store, new: StoredRound, *, now: dt.datetime) -> int:
+    """A round's new version: the reminders planned for older ones dropped, one change notice
+    to each subscriber told of it already. Returns the notices queued."""
+    store.outbox.supersede(new.key, new.version, now=now)
+    told = store.outbox.told_about(new.key)
+    return store.outbox.enqueue(
+        (Reminder(s, new.key, new.version, change_kind(new.version), now) for s in told), now=now
+    )
 
 
 def round_book(store: Store) -> dict[str, tuple[Round, ...]]:
@@ -342,15 +356,12 @@ def add_round(
         notice_url=notice_url,
         # The notice's close is the enterprise's: where it hands in stays what the text says.
         deadline=_own(nearest.deadline) if nearest else None,
+        terms=policy.terms,
     )
     notices = 0
     if old is None or old.version != new.version:
-        if old is not None:
-            store.outbox.supersede(key, new.version, now=now)
         told = store.outbox.told_about(key)
-        notices = store.outbox.enqueue(
-            (Reminder(s, key, new.version, change_kind(new.version), now) for s in told), now=now
-        )
+        notices = tell_change(store, new, now=now)
         # Groups following the policy's category hear that the bureau published the round.
         groups = [
             s

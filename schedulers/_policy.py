@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,3 +238,38 @@ class Policy:
         """The benefit with the largest amount in 元, if any states one."""
         priced = [b for b in self.benefits if b.yuan]
         return max(priced, key=lambda b: b.yuan or 0) if priced else None
+
+    @property
+    def terms(self) -> dict[str, Any]:
+        """What an enterprise is told it can get and must meet and bring, as recorded with
+        each version of a round, so a change notice can say what changed."""
+        largest = self.largest_benefit
+        return {
+            "benefit": largest.text if largest else None,
+            "conditions": [_said(c) for c in self.eligibility.conditions],
+            "materials": list(self.materials),
+        }
+
+
+CONDITION_WORDS = {
+    "size": "规模",
+    "location": "区域",
+    "industry": "行业",
+    "sector": "领域",
+    "chain": "产业链",
+    "qualification": "资质",
+    "years": "成立年限",
+}
+
+
+def _said(condition: Condition) -> str:
+    """A condition in words: its text, else what it names."""
+    if condition.text:
+        return condition.text
+    named = condition.values or condition.all_of or condition.any_of
+    what = CONDITION_WORDS.get(condition.kind, condition.field or condition.kind)
+    if named:
+        return f"{what}：{'、'.join(named)}"
+    if condition.minimum is not None:
+        return f"{what}：至少{condition.minimum:g}"
+    return f"{what} {condition.op or ''} {condition.value}".strip()

@@ -124,6 +124,9 @@ class RoundRow(Base):
     withdrawn: Mapped[str | None] = mapped_column(Text, default=None)
     # What the close means for the enterprise (schedulers.Deadline as JSON), when the text says.
     deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The policy's terms as the enterprise was told them with this version (Policy.terms):
+    # its largest benefit, conditions and materials. None: recorded before terms were kept.
+    terms: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class OutboxRow(Base):

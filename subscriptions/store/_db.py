@@ -40,6 +40,7 @@ class StoredRound:
     recorded_at: dt.datetime
     withdrawn: str | None = None  # this version withdrew a published round, for this reason
     deadline: Deadline | None = None  # what the close means for the enterprise
+    terms: dict[str, Any] | None = None  # the policy's terms as told with it (Policy.terms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,23 +45,32 @@ class Rounds(Repository):
         now: dt.datetime,
         notice_url: str | None = None,
         deadline: Deadline | None = None,
+        terms: dict[str, Any] | None = None,
     ) -> tuple[StoredRound | None, StoredRound]:
-        """Record a round; a change of dates, basis, notice or deadline makes a new version.
+        """Record a round; a change of dates, basis, notice, deadline or the policy's terms
+        makes a new version.
 
-        A catalog round never replaces the bureau's (confirmed, or withdrawn). Returns (previous,
-        current).
+        A catalog round never replaces the bureau's dates (confirmed, or withdrawn); a change
+        of the catalog's terms still makes a new version of a published round, its dates kept.
+        Terms first recorded for a version kept before terms were are adopted without a new
+        version. Returns (previous, current).
         """
+        told = _deadline_json(deadline)
         with self.session() as s:
             old = s.scalar(select(RoundRow).where(RoundRow.key == key, RoundRow.current.is_(True)))
             if old is not None:
-                same = (old.open, old.close, old.basis, old.notice_url, old.deadline) == (
-                    open,
-                    close,
-                    basis,
-                    notice_url,
-                    _deadline_json(deadline),
-                )
-                if same or (source == "catalog" and old.source in ("admin", "withdrawn")):
+                if old.terms is None:
+                    old.terms = terms  # kept before terms were: nobody was told any other
+                terms = old.terms if terms is None else terms
+                if source == "catalog" and old.source == "withdrawn":
+                    return _stored(old), _stored(old)
+                if source == "catalog" and old.source == "admin":  # the bureau's dates stand
+                    open, close, basis, label = old.open, old.close, Basis(old.basis), old.label
+                    notice_url, source, told = old.notice_url, old.source, old.deadline
+                now_said = (open, close, basis, notice_url, told, terms)
+                if (old.open, old.close, old.basis, old.notice_url, old.deadline, old.terms) == (
+                    now_said
+                ):
                     return _stored(old), _stored(old)
                 old.current = False
                 s.flush()
@@ -77,7 +86,8 @@ class Rounds(Repository):
                 notice_url=notice_url,
                 source=source,
                 created_at=now,
-                deadline=_deadline_json(deadline),
+                deadline=told,
+                terms=terms,
             )
             s.add(row)
             s.flush()
@@ -112,6 +122,7 @@ class Rounds(Repository):
                 created_at=now,
                 withdrawn=reason,
                 deadline=back.deadline if back else old.deadline,
+                terms=old.terms,
             )
             s.add(row)
             s.flush()
@@ -142,6 +153,7 @@ def _stored(row: RoundRow) -> StoredRound:
         row.created_at,
         row.withdrawn,
         _deadline_of(row.deadline),
+        row.terms,
     )
 
 

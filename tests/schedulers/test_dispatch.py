@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from bot._service import World, add_round, dispatcher_for, replan, withdraw_round
+from bot._service import World, add_round, dispatcher_for, replan, sync_rounds, withdraw_round
 from bot._simulate import SimulatedClock
 from bot.chat import ChatService, Who
-from schedulers import SHANGHAI, RecordingChannel, SendResult
+from schedulers import SHANGHAI, Condition, RecordingChannel, SendResult
+from schedulers._catalog import Catalog
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store, StoredAnnouncement
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
+TALENT = "talent-living-allowance-masters-doctors"
 TALENT_FIRM = {
     "name": "鄂州某人才引进企业",
     "industry": "C3976",
@@ -343,3 +345,57 @@ def test_remind_me_later_moves_the_next_reminder_three_working_days(store: Store
         ("12-22", "【还有3天截止（12月25日）】企业“千名引硕工程”人才生活补贴"),
         ("12-24", "【明天截止（12月25日）】企业“千名引硕工程”人才生活补贴"),
     ]
+
+
+def test_a_change_of_terms_gives_one_notice_of_what_changed(store: Store) -> None:
+    """A catalog update raises the talent subsidy, adds a condition and a material and drops
+    another: who was told of the open round gets one 【内容变更】 saying old -> new, and no
+    second opening; syncing again tells nobody twice."""
+    s = setup(store, at=local(2026, 12, 3, 14, 0))
+    run_until(s, local(2026, 12, 4, 0, 0))
+    assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1
+    talent = WORLD.catalog.get(TALENT)
+    assert talent is not None
+    doctors = replace(talent.benefits[0], text="博士生三年内每人可享受4000元的生活补贴", yuan=4000)
+    check = Condition("check", text="硕博研究生与企业签订3年以上劳动合同")
+    changed = replace(
+        talent,
+        benefits=(doctors, *talent.benefits[1:]),
+        eligibility=replace(talent.eligibility, conditions=(*talent.eligibility.conditions, check)),
+        materials=(*talent.materials[1:], "社保缴纳证明"),
+    )
+    updated = World(
+        Catalog(
+            tuple(changed if p.id == TALENT else p for p in WORLD.catalog.policies),
+            WORLD.catalog.vocab,
+        ),
+        WORLD.vocab,
+        WORLD.standard,
+    )
+    s.dispatcher = dispatcher_for(
+        updated, store, {"console": s.channel}, clock=s.clock, public_url="https://huiqi.example.cn"
+    )
+    before = len(s.channel.sent)
+    s.clock.now = local(2026, 12, 5, 10, 0)
+    assert sync_rounds(store, updated.catalog, now=s.clock.now) == 4  # its 4 rounds of 2026-27
+    assert sync_rounds(store, updated.catalog, now=s.clock.now) == 0
+    asyncio.run(s.dispatcher.tick())
+    told = s.channel.sent[before:]
+    assert [m.address for m in told] == ["chat-0"]
+    [notice] = [m.text for m in told]
+    assert notice.startswith("【内容变更】企业“千名引硕工程”人才生活补贴\n")
+    assert "申报时间由" not in notice  # the dates did not change
+    assert (
+        "支持由“博士生三年内每人可享受3000元的生活补贴”改为“博士生三年内每人可享受4000元的生活补贴”"
+        in notice
+    )
+    assert "申报条件调整：新增 硕博研究生与企业签订3年以上劳动合同\n" in notice
+    assert (
+        "申报材料调整：新增 社保缴纳证明；不再需要 《鄂州市企业硕博研究生申请生活补贴呈报表》"
+        in notice
+    )
+    assert "支持：4000元" in notice
+    replan(store, updated, now=s.clock.now)
+    run_until(s, local(2026, 12, 31))
+    assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1
+    assert sum("【内容变更】" in m.text for m in s.channel.sent) == 1
