@@ -50,7 +50,7 @@ from subscriptions import (
     parse_profile,
 )
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import Store
+from subscriptions.store import Store, StoredRound
 
 
 class DateType(click.ParamType[dt.date]):
@@ -271,15 +271,35 @@ def upcoming_command(profile: Path, on: dt.date | None, days: int, as_json: bool
 @cli.command("simulate")
 @click.option("--from", "start", type=DATE, required=True, help="First simulated day.")
 @click.option("--to", "end", type=DATE, required=True, help="Last simulated day.")
+@click.option(
+    "--catalog-only",
+    is_flag=True,
+    help="Ignore the rounds the bureau published (huiqi rounds add / withdraw).",
+)
 @click.argument("profiles", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-def simulate_command(start: dt.date, end: dt.date, profiles: tuple[Path, ...]) -> None:
-    """Every reminder that would be sent from START to END, on a simulated clock."""
+def simulate_command(
+    start: dt.date, end: dt.date, catalog_only: bool, profiles: tuple[Path, ...]
+) -> None:
+    """Every reminder that would be sent from START to END, on a simulated clock, with the
+    rounds as they stand (the bureau's published ones in place of the catalog's)."""
     if end < start:
         raise click.UsageError(f"--to {end} is before --from {start}")
     raws = [_read_profile_raw(p)[0] for p in profiles] or demo_profiles()
     public_url = _settings.load().base_url
-    result = simulate(_world(), raws, start=start, end=end, public_url=public_url)
+    published = [] if catalog_only else _published()
+    result = simulate(
+        _world(), raws, start=start, end=end, public_url=public_url, published=published
+    )
     click.echo(render_simulation(result, start=start, end=end), nl=False)
+
+
+def _published() -> list[StoredRound]:
+    """The rounds the bureau published or withdrew, from the configured store."""
+    store = _store()
+    try:
+        return [r for r in store.rounds.current_rounds() if r.source in ("admin", "withdrawn")]
+    finally:
+        store.close()
 
 
 @cli.command("ical")

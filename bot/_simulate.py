@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot._service import World, dispatcher_for, replan
+from bot._service import World, dispatcher_for, replan, sync_rounds
 from schedulers import SHANGHAI, Recorded, RecordingChannel
-from subscriptions.store import Store
+from subscriptions.store import Store, StoredRound
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo" / "enterprises.json"
 
@@ -51,14 +51,24 @@ def simulate(
     end: dt.date,
     public_url: str,
     store_url: str | None = None,
+    published: Sequence[StoredRound] = (),
 ) -> Simulation:
-    """Run planning and dispatch from `start` to `end` (local days, inclusive)."""
+    """Run planning and dispatch from `start` to `end` (local days, inclusive), with the
+    bureau's `published` rounds (confirmed or withdrawn) in place of the catalog's."""
     with tempfile.TemporaryDirectory(prefix="huiqi-sim-") as tmp:
         url = store_url or f"sqlite:///{Path(tmp) / 'simulate.db'}"
         store = Store.open(url)
         try:
             return asyncio.run(
-                _run(world, store, profiles, start=start, end=end, public_url=public_url)
+                _run(
+                    world,
+                    store,
+                    profiles,
+                    start=start,
+                    end=end,
+                    public_url=public_url,
+                    published=published,
+                )
             )
         finally:
             store.close()
@@ -72,6 +82,7 @@ async def _run(
     start: dt.date,
     end: dt.date,
     public_url: str,
+    published: Sequence[StoredRound] = (),
 ) -> Simulation:
     clock = SimulatedClock(
         dt.datetime.combine(start, dt.time(0, 0), tzinfo=SHANGHAI).astimezone(dt.UTC)
@@ -80,6 +91,21 @@ async def _run(
         end + dt.timedelta(days=1), dt.time(0, 0), tzinfo=SHANGHAI
     ).astimezone(dt.UTC)
     result = Simulation()
+    sync_rounds(store, world.catalog, now=clock())
+    for found in published:  # the bureau's word, as it stands in the real store
+        store.rounds.put_round(
+            key=found.key,
+            policy_id=found.policy_id,
+            open=found.open,
+            close=found.close,
+            basis=found.basis,
+            label=found.label,
+            source=found.source,
+            now=clock(),
+            notice_url=found.notice_url,
+            deadline=found.deadline,
+            terms=found.terms,
+        )
     for i, profile in enumerate(profiles, start=1):
         enterprise = store.registry.save_enterprise(profile["name"], profile, now=clock())
         address = f"enterprise-{i}"

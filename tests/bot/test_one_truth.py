@@ -2,7 +2,7 @@
 
 The talent subsidy's catalog round closes on 25 Dec; the bureau's notice says 28 Dec. After
 `huiqi rounds add`, the public page, the policy page, the API, `huiqi policies`, `policies
-show`, `upcoming`, the chat's 政策 and 近期 and the calendar feed all say 28 Dec.
+show`, `upcoming`, `simulate`, the chat's 政策 and 近期 and the calendar feed all say 28 Dec.
 """
 
 from __future__ import annotations
@@ -61,6 +61,17 @@ def test_a_confirmed_round_is_what_every_view_shows(monkeypatch: pytest.MonkeyPa
     ahead = cli_out("upcoming", str(PROFILE), "--on", "2026-11-22", "--days", "60")
     talent_line = next(line for line in ahead.splitlines() if "千名引硕" in line)
     assert talent_line.startswith("2026-12-01 至 2026-12-28（已发布")
+    simulated = cli_out("simulate", "--from", "2026-11-22", "--to", "2026-12-31", str(PROFILE))
+    assert "【申报开始】企业“千名引硕工程”人才生活补贴" in simulated
+    assert "申报时间：2026-12-01 至 2026-12-28（已发布" in simulated
+    assert "（12月28日）】企业“千名引硕工程”" in simulated  # counted down to the 28th
+    assert "（12月25日）】企业“千名引硕工程”" not in simulated
+    # --catalog-only shows what the documents alone say
+    alone = cli_out(
+        "simulate", "--from", "2026-11-22", "--to", "2026-12-31", "--catalog-only", str(PROFILE)
+    )
+    assert "2026-12-01 至 2026-12-28" not in alone
+    assert "申报时间：2026-12-01 至 2026-12-25（文件写明" in alone
 
     app = create_app(Settings(database_url=url), WORLD, clock=lambda: NOW, channels={})
     with TestClient(app) as client:
