@@ -440,3 +440,6 @@ def test_a_year_of_reminders_is_true(golden: Callable[[str, str], None]) -> None
                 assert not re.search(r"【(还有\d+天|明天|今天)截止", entry), entry
             if policy.largest_benefit is not None:
                 assert "支持：" in entry, entry
+            if any(c.phone for c in policy.contacts):  # whom to call, with the number
+                [contact] = [line for line in entry.splitlines() if line.startswith("承办：")]
+                assert re.search(r"\d{3,4}-\d{7,8}|1\d{10}", contact), contact
