@@ -115,6 +115,7 @@ async def start(
         clock=clock,
         public_url=settings.base_url,
         worker=f"{socket.gethostname()}:{os.getpid()}",
+        hotline=settings.hotline,
     )
     now = clock()
     # One process on SQLite owns every row left in `sending`; on PostgreSQL other

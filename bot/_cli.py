@@ -285,10 +285,16 @@ def simulate_command(
     if end < start:
         raise click.UsageError(f"--to {end} is before --from {start}")
     raws = [_read_profile_raw(p)[0] for p in profiles] or demo_profiles()
-    public_url = _settings.load().base_url
+    settings = _settings.load()
     published = [] if catalog_only else _published()
     result = simulate(
-        _world(), raws, start=start, end=end, public_url=public_url, published=published
+        _world(),
+        raws,
+        start=start,
+        end=end,
+        public_url=settings.base_url,
+        published=published,
+        hotline=settings.hotline,
     )
     click.echo(render_simulation(result, start=start, end=end), nl=False)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot._settings import DEFAULT_HOTLINE
 from bot._views import render_message
 from schedulers import (
     ANNOUNCEMENT,
@@ -434,7 +435,9 @@ def composer(
     return compose
 
 
-def renderer(world: World, store: Store, *, public_url: str) -> Render:
+def renderer(
+    world: World, store: Store, *, public_url: str, hotline: str = DEFAULT_HOTLINE
+) -> Render:
     """The dispatcher's render function: the composed message in the channel's templates."""
     compose = composer(world, store)
 
@@ -446,7 +449,7 @@ def renderer(world: World, store: Store, *, public_url: str) -> Render:
         capabilities: Capabilities,
     ) -> str:
         message = compose(items, rounds_by_key, late, now)
-        return render_message(message, capabilities, public_url=public_url)
+        return render_message(message, capabilities, public_url=public_url, hotline=hotline)
 
     return render
 
@@ -462,6 +465,7 @@ def dispatcher_for(
     clock: Callable[[], dt.datetime],
     public_url: str,
     worker: str = "dispatcher",
+    hotline: str = DEFAULT_HOTLINE,
     **tuning: Any,
 ) -> Dispatcher:
     """The dispatcher of huiqi's messages: rendered from the catalog, rounds from the store.
@@ -471,7 +475,7 @@ def dispatcher_for(
     return Dispatcher(
         store=store.outbox,
         channels=dict(channels),
-        render=renderer(world, store, public_url=public_url),
+        render=renderer(world, store, public_url=public_url, hotline=hotline),
         rounds=lambda: rounds_by_key(store),
         clock=clock,
         worker=worker,

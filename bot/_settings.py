@@ -54,6 +54,11 @@ class Secret:
         return hash(self._value)
 
 
+# Whom an enterprise calls when a policy's documents give no number: the bureau's own line.
+DEFAULT_HOTLINE = "市经信局产业政策科 027-60830428"
+PHONE = re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|\b\d{5}\b")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything huiqi is configured with."""
@@ -73,6 +78,7 @@ class Settings:
     wecom_aes_key: Secret | None = None
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_robot_webhooks: tuple[Secret, ...] = field(default=())
+    hotline: str = DEFAULT_HOTLINE  # named in reminders of policies without a phone number
 
     @property
     def base_url(self) -> str:
@@ -108,6 +114,12 @@ class Settings:
             raise SettingsError(f"HUIQI_PORT={port_text!r}: expected a port number 1-65535")
 
         _check_wecom(values)
+        hotline = values.get("HUIQI_HOTLINE", cls.hotline)
+        if not PHONE.search(hotline) or len(hotline) > 60:
+            raise SettingsError(
+                f"HUIQI_HOTLINE={hotline!r}: expected who answers and a phone number (at most "
+                "60 characters), e.g. 市经信局产业政策科 027-60830428"
+            )
         _check_admins(values.get("HUIQI_ADMINS", ""))
 
         def secret(key: str) -> Secret | None:
@@ -117,6 +129,7 @@ class Settings:
             return tuple(x.strip() for x in values.get(key, "").split(",") if x.strip())
 
         return cls(
+            hotline=hotline,
             database_url=values.get("HUIQI_DATABASE_URL", cls.database_url),
             host=values.get("HUIQI_HOST", cls.host),
             port=int(port_text),

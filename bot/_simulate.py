@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot._service import World, dispatcher_for, replan, sync_rounds
+from bot._settings import DEFAULT_HOTLINE
 from schedulers import SHANGHAI, Recorded, RecordingChannel
 from subscriptions.store import Store, StoredRound
 
@@ -52,6 +53,7 @@ def simulate(
     public_url: str,
     store_url: str | None = None,
     published: Sequence[StoredRound] = (),
+    hotline: str = DEFAULT_HOTLINE,
 ) -> Simulation:
     """Run planning and dispatch from `start` to `end` (local days, inclusive), with the
     bureau's `published` rounds (confirmed or withdrawn) in place of the catalog's."""
@@ -68,6 +70,7 @@ def simulate(
                     end=end,
                     public_url=public_url,
                     published=published,
+                    hotline=hotline,
                 )
             )
         finally:
@@ -83,6 +86,7 @@ async def _run(
     end: dt.date,
     public_url: str,
     published: Sequence[StoredRound] = (),
+    hotline: str = DEFAULT_HOTLINE,
 ) -> Simulation:
     clock = SimulatedClock(
         dt.datetime.combine(start, dt.time(0, 0), tzinfo=SHANGHAI).astimezone(dt.UTC)
@@ -122,6 +126,7 @@ async def _run(
         clock=clock,
         public_url=public_url,
         worker="simulate",
+        hotline=hotline,
     )
     planned_year = None
     while clock.now < stop:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bot._settings import DEFAULT_HOTLINE
 from schedulers import (
     ANSWER_WORDS,
     SHANGHAI,
@@ -151,7 +152,9 @@ def reason_text(reason: Reason) -> str:
 MESSAGE_FORMATS = {"text": "messages/_format.txt.j2", "markdown": "messages/_format.md.j2"}
 
 
-def render_message(message: Message, capabilities: Capabilities, *, public_url: str) -> str:
+def render_message(
+    message: Message, capabilities: Capabilities, *, public_url: str, hotline: str = DEFAULT_HOTLINE
+) -> str:
     """A message to a subscriber as one channel shows it: its markup, and how its readers ask
     for more (a /command, a typed word, or a link to the policy page)."""
     name = "announcement" if isinstance(message, Announcement) else "reminder"
@@ -160,6 +163,7 @@ def render_message(message: Message, capabilities: Capabilities, *, public_url: 
         m=message,
         caps=capabilities,
         public_url=public_url.rstrip("/"),
+        hotline=hotline,
         fmt_template=MESSAGE_FORMATS[capabilities.markup],
     ).strip()
 

@@ -23,7 +23,7 @@ from bot._cli import cli
 from bot._service import World, add_round, renderer, rounds_by_key, sync_rounds
 from bot._settings import Settings
 from bot._telegram import CAPABILITIES as TELEGRAM_CAPS
-from bot._views import render_rounds
+from bot._views import render_message, render_rounds
 from bot._wecom import APP_MESSAGES, ROBOT_MESSAGES
 from bot.chat import ChatService, Reply, Who
 from schedulers import (
@@ -31,6 +31,9 @@ from schedulers import (
     Basis,
     Deadline,
     DeadlineOf,
+    Digest,
+    Entry,
+    Kind,
     RecordingChannel,
     announce_kind,
     change_kind,
@@ -39,7 +42,7 @@ from schedulers import (
 from schedulers.data import load_catalog
 from schedulers.dispatch import ConsoleChannel
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import Store
+from subscriptions.store import Store, StoredRound
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -440,6 +443,40 @@ def test_a_year_of_reminders_is_true(golden: Callable[[str, str], None]) -> None
                 assert not re.search(r"【(还有\d+天|明天|今天)截止", entry), entry
             if policy.largest_benefit is not None:
                 assert "支持：" in entry, entry
-            if any(c.phone for c in policy.contacts):  # whom to call, with the number
-                [contact] = [line for line in entry.splitlines() if line.startswith("承办：")]
-                assert re.search(r"\d{3,4}-\d{7,8}|1\d{10}", contact), contact
+            # whom to call, with the number: the policy's contact, else the hotline
+            asked = [line for line in entry.splitlines() if line.startswith(("承办：", "咨询："))]
+            assert any(re.search(r"\d{3,4}-\d{7,8}|1\d{10}", line) for line in asked), entry
+
+
+def test_a_reminder_of_a_policy_without_a_number_names_the_hotline(tmp_path: Path) -> None:
+    """The documents give no phone for the high-tech tax rate: its reminder says whom to call
+    (HUIQI_HOTLINE), on every channel."""
+    policy = WORLD.catalog.get("high-tech-enterprise-income-tax-15-percent")
+    assert policy is not None
+    assert not any(c.phone for c in policy.contacts)
+    rnd = StoredRound(
+        "k#0@2026",
+        1,
+        policy.id,
+        dt.date(2026, 12, 1),
+        dt.date(2026, 12, 25),
+        Basis.CONFIRMED,
+        None,
+        None,
+        "admin",
+        NOW,
+    )
+    message = Digest((Entry(Kind.OPEN, rnd, policy),), NOW.date())
+    for caps in CHANNELS.values():
+        text = render_message(
+            message, caps, public_url="https://h.example", hotline="葛店经发局 027-12345678"
+        )
+        assert "咨询：葛店经发局 027-12345678" in text, text
+    talent = WORLD.catalog.get(TALENT)
+    assert talent is not None
+    with_phone = Digest(
+        (Entry(Kind.OPEN, dataclasses.replace(rnd, policy_id=TALENT), talent),), NOW.date()
+    )
+    assert "咨询：" not in render_message(
+        with_phone, CHANNELS["wecom"], public_url="https://h.example"
+    )

@@ -83,3 +83,13 @@ def test_wecom_values_checked_without_showing_secrets() -> None:
     )
     assert len(robots.wecom_robot_webhooks) == 1
     assert "K1" not in repr(robots)
+
+
+def test_hotline_needs_a_phone_number() -> None:
+    """HUIQI_HOTLINE names who answers and a number; without a number it is refused."""
+    assert Settings.from_env({}).hotline == "市经信局产业政策科 027-60830428"
+    assert Settings.from_env({"HUIQI_HOTLINE": "葛店经发局 027-12345678"}).hotline == (
+        "葛店经发局 027-12345678"
+    )
+    with pytest.raises(SettingsError, match="expected who answers and a phone number"):
+        Settings.from_env({"HUIQI_HOTLINE": "市经信局"})
