@@ -558,8 +558,9 @@ def test_a_moved_group_gets_its_reminder_at_the_new_id(harness: Harness) -> None
 
 
 def test_a_reminder_offers_its_answers_as_buttons(harness: Harness) -> None:
-    """A reminder about one round comes with 已申报 / 不感兴趣 / 稍后提醒 under it; pressing
-    已申报 stops that round's remaining reminders; the button pressed in another chat does
+    """A reminder about one round comes with 已申报 / 不感兴趣 / 稍后提醒 under it; 已申报 and
+    不感兴趣 stop that round's remaining reminders, 稍后提醒 moves the next one three working
+    days on; the buttons give way to the choice; a button pressed in another chat does
     nothing."""
 
     async def scenario() -> None:
@@ -599,5 +600,38 @@ def test_a_reminder_offers_its_answers_as_buttons(harness: Harness) -> None:
         assert shown["text"] == "✓ 已申报"  # the buttons gave way to the choice
         assert (await harness.press(shown["callback_data"])) == []  # pressing it does nothing
         assert store.outbox.answers(talent.key) == {"applied": 1}
+
+        # Two more chats: 不感兴趣 stops theirs; 稍后提醒 moves the next one 3 working days on
+        other, third = 201, 202
+        them = store.registry.subscriber("telegram", str(other), display_name="乙", now=NOW)
+        late = store.registry.subscriber("telegram", str(third), display_name="丙", now=NOW)
+        week_before = dt.datetime(2026, 12, 18, 9, 30, tzinfo=SHANGHAI).astimezone(dt.UTC)
+        store.outbox.enqueue(
+            [
+                Reminder(them, talent.key, talent.version, "close-14", NOW),
+                Reminder(them, talent.key, talent.version, "close-7", week_before),
+                Reminder(late, talent.key, talent.version, "close-14", NOW),
+                Reminder(late, talent.key, talent.version, "close-7", week_before),
+            ],
+            now=NOW,
+        )
+        assert (await dispatcher.tick()).sent == 2
+
+        def buttons_of(chat: int) -> dict[str, str]:
+            [row] = harness.fake.messages(chat)[-1]["reply_markup"]["inline_keyboard"]
+            return {b["text"]: b["callback_data"] for b in row}
+
+        [said] = await harness.press(buttons_of(other)["不感兴趣"], chat=other)
+        assert "不感兴趣。本批次不再提醒（取消了 1 条待发提醒）" in said
+        [said] = await harness.press(buttons_of(third)["稍后提醒"], chat=third)
+        assert said.endswith("的下一条提醒改在 12月23日。")
+        waiting = store.outbox.next_waiting(late, talent.key)
+        assert waiting is not None
+        assert waiting.due_at.astimezone(SHANGHAI).date() == dt.date(2026, 12, 23)
+        assert store.outbox.answers(talent.key) == {
+            "applied": 1,
+            "not_interested": 1,
+            "later": 1,
+        }
 
     run(harness, scenario)

@@ -699,9 +699,10 @@ def test_answers_as_card_buttons_through_the_encrypted_callback(
     fake: tuple[FakeWeCom, str], tmp_path: Path
 ) -> None:
     """A reminder about one round is followed by a card with 已申报 / 不感兴趣 / 稍后提醒; a
-    press comes back through the encrypted callback, stops the round's remaining reminders,
-    updates the card to show the choice and answers in text; the same button pressed by
-    another member, or pressed again, changes nothing."""
+    press comes back through the encrypted callback and is applied (已申报 and 不感兴趣 stop
+    the round's remaining reminders, 稍后提醒 moves the next one three working days), the card
+    updated to show the choice and the answer in text; the same button pressed by another
+    member, or the same event again, changes nothing."""
     api, base = fake
     url = f"sqlite:///{tmp_path / 'huiqi.db'}"
     settings = app_settings(url, base)
@@ -717,11 +718,15 @@ def test_answers_as_card_buttons_through_the_encrypted_callback(
             ]
             me = store.registry.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
             other = store.registry.subscriber("wecom", "lisi", display_name=None, now=NOW)
+            third = store.registry.subscriber("wecom", "wangwu", display_name=None, now=NOW)
+            week_before = dt.datetime(2026, 12, 18, 9, 30, tzinfo=SHANGHAI).astimezone(dt.UTC)
             store.outbox.enqueue(
                 [
                     Reminder(me, talent.key, talent.version, "close-14", NOW),
                     Reminder(me, talent.key, talent.version, "close-7", NOW + dt.timedelta(days=9)),
                     Reminder(other, talent.key, talent.version, "close-14", NOW),
+                    Reminder(third, talent.key, talent.version, "close-14", NOW),
+                    Reminder(third, talent.key, talent.version, "close-7", week_before),
                 ],
                 now=NOW,
             )
@@ -732,7 +737,7 @@ def test_answers_as_card_buttons_through_the_encrypted_callback(
                 clock=lambda: NOW,
                 public_url="https://huiqi.example.cn",
             )
-            assert asyncio.run(dispatcher.tick()).sent == 2
+            assert asyncio.run(dispatcher.tick()).sent == 3
             [text] = api.texts("zhangsan")
             assert text.startswith("【还有33天截止（12月25日）】企业“千名引硕工程”人才生活补贴")
             [card] = api.cards("zhangsan")
@@ -770,14 +775,37 @@ def test_answers_as_card_buttons_through_the_encrypted_callback(
             )
             assert "本批次不再提醒（取消了 1 条待发提醒）" in said
             assert store.outbox.answers(talent.key) == {"applied": 1}
-            assert store.outbox.counts() == {"sent": 2, "dropped": 1}
+            assert store.outbox.counts() == {"sent": 3, "dropped": 1, "pending": 1}
+
+            # lisi: 不感兴趣 on their own card
+            [lisi] = api.cards("lisi")
+            lisi_keys = {b["text"]: b["key"] for b in lisi["button_list"]}
+            event = card_event("lisi", lisi_keys["不感兴趣"], "RC2", lisi["task_id"])
+            assert press(client, event, "p2") == 200
+            assert api.card_updates[-1]["button"] == {"replace_name": "✓ 不感兴趣"}
+            assert "不感兴趣。本批次不再提醒" in api.texts("lisi")[-1]
+            # wangwu: 稍后提醒 moves the 18 Dec countdown three working days on, to the 23rd
+            [wangwu] = api.cards("wangwu")
+            later = next(b["key"] for b in wangwu["button_list"] if b["text"] == "稍后提醒")
+            assert press(client, card_event("wangwu", later, "RC3", wangwu["task_id"]), "p3") == 200
+            assert api.card_updates[-1]["button"] == {"replace_name": "✓ 12月23日再提醒"}
+            assert api.texts("wangwu")[-1].endswith("的下一条提醒改在 12月23日。")
+            waiting = store.outbox.next_waiting(third, talent.key)
+            assert waiting is not None
+            assert waiting.due_at.astimezone(SHANGHAI).date() == dt.date(2026, 12, 23)
+            assert store.outbox.answers(talent.key) == {
+                "applied": 1,
+                "not_interested": 1,
+                "later": 1,
+            }
 
             # the same event again (WeCom retries when no answer came in time): a replay
+            updated = len(api.card_updates)
             assert (
                 press(client, card_event("zhangsan", keys["已申报"], "RC1", card["task_id"]), "p1")
                 == 403
             )
-            assert len(api.card_updates) == 1
+            assert len(api.card_updates) == updated
         finally:
             store.close()
 
