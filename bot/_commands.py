@@ -53,6 +53,11 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "founded": ("成立", "成立日期", "founded"),
 }
 WORD_TO_FIELD = {w.lower(): name for name, words in FIELD_WORDS.items() for w in words}
+# A field word written as people write it in Chinese chats: `营收：1.2亿，人数：180` (after NFKC
+# folding, `:` and `,`) reads as `营收=1.2亿 人数=180`.
+_WORDS = "|".join(sorted((re.escape(w) for w in WORD_TO_FIELD), key=len, reverse=True))
+_COLON = re.compile(rf"(^|[\s,;])({_WORDS})\s*:\s*", re.IGNORECASE)
+_BEFORE_FIELD = re.compile(rf"\s*[,;]\s*(?=(?:{_WORDS})=)", re.IGNORECASE)
 LIST_FIELDS = ("qualifications", "chains")
 YES = {"是", "有", "yes", "y", "true", "1", "对"}
 NO = {"否", "不是", "无", "no", "n", "false", "0"}
@@ -96,6 +101,7 @@ def parse_command(text: str) -> Command:
     unknown: list[str] = []
     options: dict[str, str] = {}
     # `key=value` pairs; a value runs to the next `key=` (so names may contain spaces).
+    rest = _BEFORE_FIELD.sub(" ", _COLON.sub(r"\1\2=", rest))
     pairs = re.split(r"\s+(?=[^\s=]+=)", rest) if rest else []
     for part in pairs:
         key, sep, value = part.partition("=")
@@ -112,12 +118,29 @@ def parse_command(text: str) -> Command:
 
 
 def _number(text: str) -> int | float | str:
-    cleaned = text.replace(",", "").replace("万元", "").replace("万", "").replace("人", "").strip()
-    if re.fullmatch(r"-?\d+", cleaned):
-        return int(cleaned)
-    if re.fullmatch(r"-?\d+\.\d+", cleaned):
-        return float(cleaned)
-    return text
+    cleaned = text.replace(",", "").replace("人", "").strip()
+    negative = cleaned.startswith("-")  # kept, so the profile check can say it is negative
+    found = amount_wan(cleaned[1:] if negative else cleaned)
+    return text if found is None else -found if negative else found
+
+
+_AMOUNT = re.compile(r"(?:(\d+(?:\.\d+)?)亿)?(?:(\d+(?:\.\d+)?)(万)?)?(元)?")
+
+
+def amount_wan(text: str) -> int | float | None:
+    """An amount as written in Chinese, in 万元: `12000`, `3000万`, `3000万元`, `1.2亿`,
+    `1亿2000万`, `500000元`, `12,000`; None when it is not one."""
+    cleaned = normalize(text).replace(",", "").replace(" ", "")
+    found = _AMOUNT.fullmatch(cleaned)
+    if not cleaned or found is None or not (found[1] or found[2]):
+        return None
+    yi, rest, wan, yuan = found[1], found[2], found[3], found[4]
+    value = float(yi or 0) * 10000
+    if rest:
+        # a bare number is in 万元 (the form's unit); 元 alone (no 万) is in 元
+        value += float(rest) / 10000 if yuan and not wan and not yi else float(rest)
+    value = round(value, 4)
+    return int(value) if value.is_integer() else value
 
 
 def profile_from_fields(fields: dict[str, str]) -> dict[str, Any]:

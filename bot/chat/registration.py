@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot._commands import FIELD_WORDS, Command, profile_from_fields
+from bot._commands import FIELD_WORDS, Command, amount_wan, profile_from_fields
 from bot._service import replan
 from bot.chat._talk import Button, ButtonHandler, Buttons, Handler, Reply, Talk, Who
 from subscriptions import (
@@ -177,15 +177,18 @@ class Registration(Talk):
         if draft.step == "industry":
             return self._industry_text(who, draft, text)
         if draft.step in ("employees", "revenue"):
-            number = text.replace(",", "").replace("人", "").replace("万元", "").replace("万", "")
-            if not re.fullmatch(r"\d+(\.\d+)?", number):
-                return self.tell(who, "ask_number_again", step=draft.step)
             if draft.step == "employees":
-                draft.profile["employees"] = int(float(number))
+                people = text.replace(",", "").replace("人", "").strip()
+                if not re.fullmatch(r"\d+", people):
+                    return self.tell(who, "ask_number_again", step=draft.step)
+                draft.profile["employees"] = int(people)
                 draft.step = "revenue"
                 self._keep(who, draft)
                 return self.tell(who, "ask_revenue")
-            draft.profile["revenue_wan"] = float(number) if "." in number else int(number)
+            revenue = amount_wan(text)
+            if revenue is None:
+                return self.tell(who, "ask_number_again", step=draft.step)
+            draft.profile["revenue_wan"] = revenue
             draft.step = "qualifications"
             self._keep(who, draft)
             size = classify(

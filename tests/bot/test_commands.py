@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot._commands import Command, parse_command, profile_from_fields
+from bot._commands import Command, amount_wan, parse_command, profile_from_fields
 from subscriptions import ProfileError, parse_profile
 from subscriptions.data import load_vocab
 
@@ -122,3 +123,51 @@ def test_no_registration_makes_validation_raise_anything_else(pairs: list[tuple[
         parse_profile(
             {"name": "x", "industry": "C39", **profile_from_fields(dict(cmd.fields))}, VOCAB
         )
+
+
+@pytest.mark.parametrize(
+    ("written", "wan"),
+    [
+        ("12000", 12000),
+        ("12,000", 12000),
+        ("3000万", 3000),
+        ("3000万元", 3000),
+        ("1.2亿", 12000),
+        ("1.2亿元", 12000),
+        ("1亿2000万", 12000),
+        ("500000元", 50),
+        ("0.5", 0.5),
+        ("１.２亿", 12000),  # full-width digits
+    ],
+)
+def test_amounts_as_written_in_chinese(written: str, wan: float) -> None:
+    assert amount_wan(written) == wan
+
+
+@pytest.mark.parametrize("written", ["", "很多", "1.2亿美元", "亿", "万元", "12 000 000 000x"])
+def test_what_is_no_amount(written: str) -> None:
+    assert amount_wan(written) is None
+
+
+def test_registration_as_typed_in_a_chinese_chat() -> None:
+    """Chinese colons and commas between fields, amounts in 亿 and 万: the same fields as
+    key=value; commas inside a field's list stay in it."""
+    cmd = parse_command(
+        "注册 名称：鄂州某汽车零部件有限公司，行业：汽车，人数：180人，营收：1.2亿，"
+        "资质：高新技术企业、省级专精特新中小企业，区域：葛店经开区"
+    )
+    assert cmd.name == "register"
+    assert cmd.fields == {
+        "name": "鄂州某汽车零部件有限公司",
+        "industry": "汽车",
+        "employees": "180人",
+        "revenue_wan": "1.2亿",
+        "qualifications": "高新技术企业、省级专精特新中小企业",
+        "district": "葛店经开区",
+    }
+    profile = profile_from_fields(cmd.fields)
+    assert (profile["employees"], profile["revenue_wan"]) == (180, 12000)
+    assert profile["qualifications"] == ["高新技术企业", "省级专精特新中小企业"]
+    # other commands' options keep their own colons and commas
+    remind = parse_command("提醒设置 提前=14,7,3,1 时间=09:30")
+    assert remind.options == {"提前": "14,7,3,1", "时间": "09:30"}
