@@ -105,14 +105,15 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
     return changed
 
 
-def tell_change(store: Store, new: StoredRound, *, now: dt.datetime) -> int:
+def tell_change(store: Store, new: StoredRound, *, now: dt.datetime) -> tuple[set[int], int]:
     """A round's new version: the reminders planned for older ones dropped, one change notice
-    to each subscriber told of it already. Returns the notices queued."""
+    to each subscriber told of it already. Returns those told and the notices queued."""
     store.outbox.supersede(new.key, new.version, now=now)
     told = store.outbox.told_about(new.key)
-    return store.outbox.enqueue(
+    notices = store.outbox.enqueue(
         (Reminder(s, new.key, new.version, change_kind(new.version), now) for s in told), now=now
     )
+    return set(told), notices
 
 
 def round_book(store: Store) -> dict[str, tuple[Round, ...]]:
@@ -361,8 +362,7 @@ def add_round(
     )
     notices = 0
     if old is None or old.version != new.version:
-        told = store.outbox.told_about(key)
-        notices = tell_change(store, new, now=now)
+        told, notices = tell_change(store, new, now=now)
         # Groups following the policy's category hear that the bureau published the round.
         groups = [
             s

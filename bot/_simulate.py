@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot._service import World, dispatcher_for, replan, sync_rounds
+from bot._service import World, dispatcher_for, replan
 from bot._settings import DEFAULT_HOTLINE
 from schedulers import SHANGHAI, Recorded, RecordingChannel
 from subscriptions.store import Store, StoredRound
@@ -95,7 +95,6 @@ async def _run(
         end + dt.timedelta(days=1), dt.time(0, 0), tzinfo=SHANGHAI
     ).astimezone(dt.UTC)
     result = Simulation()
-    sync_rounds(store, world.catalog, now=clock())
     for found in published:  # the bureau's word, as it stands in the real store
         store.rounds.put_round(
             key=found.key,

@@ -240,6 +240,11 @@ class Policy:
         return max(priced, key=lambda b: b.yuan or 0) if priced else None
 
     @property
+    def callable_contacts(self) -> tuple[Contact, ...]:
+        """The contacts, those with a phone number first: whom a reader can call."""
+        return tuple(sorted(self.contacts, key=lambda c: c.phone is None))
+
+    @property
     def terms(self) -> dict[str, Any]:
         """What an enterprise is told it can get and must meet and bring, as recorded with
         each version of a round, so a change notice can say what changed."""

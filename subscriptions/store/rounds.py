@@ -55,7 +55,7 @@ class Rounds(Repository):
         Terms first recorded for a version kept before terms were are adopted without a new
         version. Returns (previous, current).
         """
-        told = _deadline_json(deadline)
+        stored_deadline = _deadline_json(deadline)
         with self.session() as s:
             old = s.scalar(select(RoundRow).where(RoundRow.key == key, RoundRow.current.is_(True)))
             if old is not None:
@@ -66,11 +66,10 @@ class Rounds(Repository):
                     return _stored(old), _stored(old)
                 if source == "catalog" and old.source == "admin":  # the bureau's dates stand
                     open, close, basis, label = old.open, old.close, Basis(old.basis), old.label
-                    notice_url, source, told = old.notice_url, old.source, old.deadline
-                now_said = (open, close, basis, notice_url, told, terms)
-                if (old.open, old.close, old.basis, old.notice_url, old.deadline, old.terms) == (
-                    now_said
-                ):
+                    notice_url, source, stored_deadline = old.notice_url, old.source, old.deadline
+                said = (open, close, basis, notice_url, stored_deadline, terms)
+                kept = (old.open, old.close, old.basis, old.notice_url, old.deadline, old.terms)
+                if said == kept:
                     return _stored(old), _stored(old)
                 old.current = False
                 s.flush()
@@ -86,7 +85,7 @@ class Rounds(Repository):
                 notice_url=notice_url,
                 source=source,
                 created_at=now,
-                deadline=told,
+                deadline=stored_deadline,
                 terms=terms,
             )
             s.add(row)
