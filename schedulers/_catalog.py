@@ -5,6 +5,8 @@ from its validated YAML mapping. Pure: reading and validating the files is `sche
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +104,21 @@ class Vocabulary:
         """The list called `name`."""
         return next((pl for pl in self.lists if pl.name == name), None)
 
+    def category(self, word: str) -> Term | None:
+        """The category a reader names: its key (talent) or its Chinese name (人才补贴)."""
+        wanted = folded(word)
+        return next((t for t in self.categories if wanted in (t.key, folded(t.name))), None)
+
+
+# Quotation marks and brackets people put around a name, or leave out: not part of the name.
+_UNQUOTED = re.compile(r"[\s\"'“”‘’《》「」『』〈〉()（）·•、,，.。:：;；!！?？-]+")
+
+
+def folded(text: str) -> str:
+    """`text` as names are compared: full-width folded, lower case, without spaces, quotes,
+    brackets or punctuation (企业“千名引硕工程” and 千名引硕工程 compare alike)."""
+    return _UNQUOTED.sub("", unicodedata.normalize("NFKC", text).casefold())
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -121,6 +138,18 @@ class Catalog:
     def get(self, policy_id: str) -> Policy | None:
         """The policy with that id, if any."""
         return self._by_id.get(policy_id)
+
+    def find(self, word: str) -> list[Policy]:
+        """The policies a reader names: by id, by whole name, else every policy whose name
+        contains the word (千名引硕 finds 企业“千名引硕工程”人才生活补贴); id order."""
+        exact = self._by_id.get(word.strip())
+        if exact is not None:
+            return [exact]
+        wanted = folded(word)
+        if not wanted:
+            return []
+        named = [p for p in self.policies if folded(p.name) == wanted]
+        return named or [p for p in self.policies if wanted in folded(p.name)]
 
 
 # --- Dates ---------------------------------------------------------------------------------

@@ -148,6 +148,10 @@ class Talk:
                 return [Reply(htmllib.escape(text, quote=False), buttons, plain=text)]
         raise LookupError(f"no phrase {phrase!r} for {self.phrases}")
 
+    def command(self, who: Who, name: str) -> str:
+        """How this chat writes the command `name` (/remind, or 提醒设置 where typed)."""
+        return _commands_of(who)(name)
+
     def subscriber(self, who: Who) -> int:
         """The chat's subscriber id (made on first contact)."""
         return self.store.registry.subscriber(

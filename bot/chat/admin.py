@@ -91,9 +91,11 @@ class Admin(Talk):
             return self.tell(who, "admins_only", what="rounds")
         if len(cmd.args) < 2 or cmd.args[0] != "add":
             return self.tell(who, "rounds_usage")
-        policy_id = cmd.args[1]
-        if self.world.catalog.get(policy_id) is None:
-            return self.tell(who, "no_policy", id=policy_id)
+        found = self.world.catalog.find(cmd.args[1])
+        if len(found) != 1:
+            asked = f"{self.command(who, 'rounds')} add"
+            return self.tell(who, "which_policy", word=cmd.args[1], policies=found, asked=asked)
+        policy_id = found[0].id
         values = cmd.options
         try:
             start = dt.date.fromisoformat(values["开始"]) if "开始" in values else None

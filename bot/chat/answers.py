@@ -59,9 +59,10 @@ class Answers(Talk):
         word = " ".join(cmd.args).strip()
         if not word:
             return self.tell(who, "usage", choice=choice)
-        found = self._policies(word)
+        found = self.world.catalog.find(word)
         if len(found) != 1:
-            return self.tell(who, "which", word=word, policies=found[:8], choice=choice)
+            asked = ANSWER_WORDS[choice]
+            return self.tell(who, "which_policy", word=word, policies=found, asked=asked)
         [policy] = found
         rnd = self._current_round(policy, self.today())
         if rnd is None:
@@ -100,13 +101,6 @@ class Answers(Talk):
             return self.tell(who, "nothing_waiting", policy=policy)
         said = self.tell(who, "later_noted", policy=policy, day=day)
         return _pressed(said, f"✓ {day.month}月{day.day}日再提醒")
-
-    def _policies(self, word: str) -> list[Policy]:
-        """The policy a word names: its id, or the policies whose name contains it."""
-        exact = self.world.catalog.get(word)
-        if exact is not None:
-            return [exact]
-        return [p for p in self.world.catalog.policies if word in p.name]
 
     def _current_round(self, policy: Policy, today: dt.date) -> StoredRound | None:
         """The policy's round that has not closed yet, the earliest first."""

@@ -82,9 +82,11 @@ class Matching(Talk):
     def policy(self, who: Who, cmd: Command) -> list[Reply]:
         if not cmd.args:
             return self.tell(who, "policy_usage")
-        policy = self.world.catalog.get(cmd.args[0])
-        if policy is None:
-            return self.tell(who, "no_policy", id=cmd.args[0])
+        word = " ".join(cmd.args)
+        found = self.world.catalog.find(word)
+        if len(found) != 1:
+            return self.tell(who, "which_policy", word=word, policies=found)
+        [policy] = found
         page = f"{self.public_url}/policies/{policy.id}"
         feed = f"{self.public_url}/feeds/category/{policy.category}.ics"
         buttons = ((Button("政策详情与原文", url=page), Button("订阅此类日历", url=feed)),)

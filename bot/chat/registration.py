@@ -23,6 +23,8 @@ from subscriptions import (
 )
 
 KIND = "register"  # the kind of this feature's drafts in the store
+NOTHING = {"无", "没有", "跳过", "不填", "略", "none", "-"}  # a question skipped in words
+CONFIRM = {"确认", "确定", "是", "对", "好", "好的", "ok", "确认登记"}  # the confirmation typed
 
 
 @dataclass
@@ -60,11 +62,10 @@ class Registration(Talk):
             return refused
         if cmd.unknown_keys:
             return self.tell(who, "unknown_keys", keys=cmd.unknown_keys)
-        if not cmd.fields and who.typed:  # no buttons: the one-line form
-            return self.tell(who, "one_line_form")
         if not cmd.fields:
             self._keep(who, Draft())
             return self.tell(who, "guided_start")
+        self.store.chats.take_draft(who.channel, who.chat, KIND)  # the one line replaces it
         raw = profile_from_fields(dict(cmd.fields))
         word = raw.get("industry")
         if isinstance(word, str) and word and not re.fullmatch(r"[A-Za-z]\d{0,4}", word):
@@ -203,8 +204,70 @@ class Registration(Talk):
                 self._qual_buttons(draft),
                 size=SIZE_NAMES[size.size] if size.size else None,
                 group=size.group,
+                qualifications=self.world.vocab.qualifications,
             )
+        if draft.step == "qualifications":
+            return self._qualifications_text(who, draft, text)
+        if draft.step == "district":
+            return self._district_text(who, draft, text)
+        if draft.step == "confirm":
+            if text.lower() in CONFIRM:
+                return self.button(who, "ok")
+            return self.tell(who, "confirm_again")
         return self.tell(who, "use_the_buttons")
+
+    def _qualifications_text(self, who: Who, draft: Draft, text: str) -> list[Reply]:
+        """The qualifications typed: their numbers in the list or their names, or 无."""
+        vocab = self.world.vocab
+        chosen: set[str] = set()
+        unknown: list[str] = []
+        words = [w for w in re.split(r"[\s,，、;；/]+", text) if w]
+        if not words or (len(words) == 1 and words[0] in NOTHING):
+            words = []
+        for word in words:
+            number = int(word) if word.isdigit() else 0
+            term = vocab.find("qualifications", word)
+            if 1 <= number <= len(vocab.qualifications):
+                chosen.add(vocab.qualifications[number - 1].name)
+            elif term is not None:
+                chosen.add(term.name)
+            else:
+                unknown.append(word)
+        if unknown:
+            return self.tell(
+                who, "unknown_qualifications", self._qual_buttons(draft), words=unknown
+            )
+        draft.profile["qualifications"] = sorted(chosen)
+        return self._ask_district(who, draft)
+
+    def _ask_district(self, who: Who, draft: Draft) -> list[Reply]:
+        draft.step = "district"
+        self._keep(who, draft)
+        return self.tell(
+            who, "ask_district", self._district_buttons(), districts=self.world.vocab.districts
+        )
+
+    def _district_text(self, who: Who, draft: Draft, text: str) -> list[Reply]:
+        """The district typed: its number in the list or its name, or 跳过."""
+        districts = self.world.vocab.districts
+        term = self.world.vocab.find("districts", text)
+        if text.isdigit() and 1 <= int(text) <= len(districts):
+            return self._confirm(who, draft, districts[int(text) - 1].name)
+        if term is not None:
+            return self._confirm(who, draft, term.name)
+        if text in NOTHING:
+            return self._confirm(who, draft, None)
+        return self.tell(
+            who, "unknown_district", self._district_buttons(), word=text, districts=districts
+        )
+
+    def _confirm(self, who: Who, draft: Draft, district: str | None) -> list[Reply]:
+        if district is not None:
+            draft.profile["district"] = district
+        draft.step = "confirm"
+        self._keep(who, draft)
+        buttons = ((Button("确认登记", data="reg:ok"), Button("取消", data="reg:cancel")),)
+        return self.tell(who, "confirm", () if who.typed else buttons, p=draft.profile)
 
     def _industry_matches(self, text: str) -> tuple[Any, list[Any]]:
         """The industry group a word names (if any) and the divisions it or the word covers."""
@@ -218,20 +281,28 @@ class Registration(Talk):
         return term, matches
 
     def _industry_text(self, who: Who, draft: Draft, text: str) -> list[Reply]:
+        industries = self.world.vocab.industries
+        if text.upper() in industries.sections:  # a section letter: which of its divisions
+            return self.button(who, f"sec:{text.upper()}")
         try:
-            draft.profile["industry"] = normalize_industry(self.world.vocab.industries, text)
+            draft.profile["industry"] = normalize_industry(industries, text)
         except ValueError:
             term, matches = self._industry_matches(text)
             if not matches:
-                return self.tell(who, "no_industry_pick", self._sections(), word=text)
+                sections = list(industries.sections.items())
+                return self.tell(
+                    who, "no_industry_pick", self._sections(), word=text, sections=sections
+                )
             if term and term in self.world.vocab.chains:
                 draft.profile["chains"] = [term.name]
                 self._keep(who, draft)
-            rows = tuple(
-                (Button(f"{d.full_code} {d.name}", data=f"reg:div:{d.full_code}"),)
-                for d in matches[:12]
-            )
-            return self.tell(who, "pick_industry", rows)
+            if len(matches) > 1:
+                rows = tuple(
+                    (Button(f"{d.full_code} {d.name}", data=f"reg:div:{d.full_code}"),)
+                    for d in matches[:12]
+                )
+                return self.tell(who, "pick_industry", rows, divisions=matches[:12])
+            draft.profile["industry"] = matches[0].full_code
         draft.step = "employees"
         self._keep(who, draft)
         industry = draft.profile["industry"]
@@ -252,14 +323,13 @@ class Registration(Talk):
                 self._divisions(arg),
                 code=arg,
                 name=vocab.industries.sections[arg],
+                divisions=[d for d in vocab.industries.divisions.values() if d.section == arg],
             )
         if kind == "div" and draft.step == "industry":
             return self._industry_text(who, draft, arg)
         if kind == "q" and draft.step == "qualifications":
             if arg == "done":
-                draft.step = "district"
-                self._keep(who, draft)
-                return self.tell(who, "ask_district", self._district_buttons())
+                return self._ask_district(who, draft)
             if arg.isdigit() and int(arg) < len(vocab.qualifications):
                 chosen = set(draft.profile.get("qualifications", []))
                 name = vocab.qualifications[int(arg)].name
@@ -268,12 +338,8 @@ class Registration(Talk):
                 self._keep(who, draft)
                 return self.tell(who, "chosen", self._qual_buttons(draft), names=sorted(chosen))
         if kind == "d" and draft.step == "district":
-            if arg.isdigit() and int(arg) < len(vocab.districts):
-                draft.profile["district"] = vocab.districts[int(arg)].name
-            draft.step = "confirm"
-            self._keep(who, draft)
-            buttons = ((Button("确认登记", data="reg:ok"), Button("取消", data="reg:cancel")),)
-            return self.tell(who, "confirm", buttons, p=draft.profile)
+            known = arg.isdigit() and int(arg) < len(vocab.districts)
+            return self._confirm(who, draft, vocab.districts[int(arg)].name if known else None)
         if kind == "ok" and draft.step == "confirm":
             taken = self.store.chats.take_draft(who.channel, who.chat, KIND)
             if taken is None:  # a second press of 确认 while the first was answered

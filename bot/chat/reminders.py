@@ -43,7 +43,7 @@ class Reminders(Talk):
         words = cmd.options
         changes: dict[str, Any] = {}
         errors: list[str] = []  # phrases
-        unknown: list[tuple[str, str]] = []  # (value, what) muted or unmuted but not known
+        unknown: list[str] = []  # categories muted or unmuted that do not exist
         if "提前" in words:
             days = [d for d in re.split(r"[,，、]", words["提前"]) if d.strip()]
             if all(d.strip().isdigit() and 0 <= int(d) <= 60 for d in days) and days:
@@ -58,21 +58,26 @@ class Reminders(Talk):
         for key, target, add in MUTES:
             if key not in words:
                 continue
-            value = words[key]
-            known = (
-                self.world.catalog.get(value) is not None
-                if target == "muted_policies"
-                else value in {t.key for t in self.world.catalog.vocab.categories}
-            )
-            if not known:
-                unknown.append((value, target))
-                continue
+            word = words[key]
+            if target == "muted_categories":
+                term = self.world.catalog.vocab.category(word)
+                if term is None:
+                    unknown.append(word)
+                    continue
+                value = term.key
+            else:
+                found = self.world.catalog.find(word)
+                if len(found) != 1:
+                    asked = f"{self.command(who, 'remind')} {key}="
+                    return self.tell(who, "which_policy", word=word, policies=found, asked=asked)
+                value = found[0].id
             current = set(changes.get(target, getattr(prefs, target)))
             current = current | {value} if add else current - {value}
             changes[target] = sorted(current)
         if errors or unknown:
             said = [r for e in errors for r in self.tell(who, e)]
-            said += [r for v, t in unknown for r in self.tell(who, "no_such", value=v, what=t)]
+            names = "、".join(t.name for t in self.world.catalog.vocab.categories)
+            said += [r for v in unknown for r in self.tell(who, "no_such", value=v, names=names)]
             return [Reply.joined(said)]
         if changes:
             self.store.registry.set_preferences(subscriber, **changes)
@@ -80,8 +85,13 @@ class Reminders(Talk):
             # Reminders already planned follow the new settings: drop the waiting ones, plan anew.
             self.store.outbox.forget_planned(subscriber, after=self.clock())
             replan(self.store, self.world, now=self.clock(), only={subscriber})
-        categories = "、".join(t.key for t in self.world.catalog.vocab.categories)
-        return self.say(who, "remind", prefs=prefs, categories=categories)
+        catalog = self.world.catalog
+        categories = "、".join(t.name for t in catalog.vocab.categories)
+        policies = [p.name if (p := catalog.get(i)) else i for i in prefs.muted_policies]
+        muted = [catalog.vocab.label("categories", c) for c in prefs.muted_categories]
+        return self.say(
+            who, "remind", prefs=prefs, categories=categories, policies=policies, muted=muted
+        )
 
     def stop(self, who: Who, cmd: Command) -> list[Reply]:
         refused = self.private_only(who)

@@ -91,9 +91,18 @@ def test_admins_named_per_channel_wecom_case_insensitive() -> None:
     ] == [True, False, True, True, False, False]
 
 
+# A comma or semicolon ending a name reads as the separator before the next field, as in
+# 名称：甲公司，行业：C39 (full-width ，and ；fold to , and ;).
 NAMES = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp", "Z")), min_size=1
-).filter(lambda t: t == t.strip() and "=" not in t and len(t) <= 100)
+).filter(
+    lambda t: (
+        t == t.strip()
+        and "=" not in t
+        and len(t) <= 100
+        and not normalize(t).rstrip().endswith((",", ";"))
+    )
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -184,3 +193,71 @@ def test_a_round_the_bureau_would_not_publish_is_refused_in_chat(store: Store) -
     said = service.handle_text(admin, f"批次 add {talent} 截止=2026-12-20 通知=javascript:x")
     assert "通知链接应为 http(s):// 开头的网址" in said[0].words
     assert not [r for r in store.rounds.current_rounds() if r.basis == "confirmed"]
+
+
+def test_policies_and_categories_named_as_people_write_them(store: Store) -> None:
+    """政策, 提醒设置 屏蔽/屏蔽类别 take a few words of a policy's name or a category's Chinese
+    name; several matches list each with its id, no match says how to write it."""
+    service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://huiqi.example.cn")
+    who = Who("wecom", "zhangsan", "zhangsan", "zhangsan")
+    talent = "talent-living-allowance-masters-doctors"
+    [shown] = service.handle_text(who, "政策 千名引硕")
+    assert shown.words.startswith("企业“千名引硕工程”人才生活补贴")
+    [quoted] = service.handle_text(who, "政策 “千名引硕工程”")
+    assert quoted.words == shown.words
+    [several] = service.handle_text(who, "政策 补贴")
+    assert several.words.startswith("“补贴”对应7项政策")
+    assert f"企业“千名引硕工程”人才生活补贴：政策 {talent}" in several.words
+    [none] = service.handle_text(who, "政策 量子纠缠")
+    assert none.words.startswith("没找到名称含“量子纠缠”的政策")
+
+    service.handle_text(who, "注册 名称=乙公司 行业=C39 人数=180 营收=12000 资质=高新技术企业")
+    me = store.registry.subscriber("wecom", "zhangsan", display_name=None, now=NOW)
+    [muted] = service.handle_text(who, "提醒设置 屏蔽类别=人才补贴 屏蔽=千名引硕")
+    prefs = store.registry.preferences(me)
+    assert prefs is not None
+    assert (prefs.muted_categories, prefs.muted_policies) == (("talent",), (talent,))
+    assert "已屏蔽政策：企业“千名引硕工程”人才生活补贴" in muted.words
+    assert "已屏蔽类别：人才补贴" in muted.words
+    [bad] = service.handle_text(who, "提醒设置 屏蔽类别=好政策")
+    assert bad.words.startswith("没有“好政策”这一类别（可写：奖励、项目资金、")
+    [unmuted] = service.handle_text(who, "提醒设置 恢复类别=talent")
+    assert "已屏蔽类别" not in unmuted.words
+
+
+def test_a_guided_registration_typed_where_there_are_no_buttons(store: Store) -> None:
+    """On WeCom and WeChat 注册 asks one question at a time and takes typed answers: an
+    industry word (汽车 -> C36), 1.2亿, qualifications by number, a district by name, 确认;
+    an answer it cannot read is asked again and nothing is saved until 确认."""
+    service = ChatService(WORLD, store, clock=lambda: NOW, public_url="https://huiqi.example.cn")
+    who = Who("wechat", "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "o6_bm", "o6_bm")
+
+    def say(text: str) -> str:
+        return "\n".join(r.words for r in service.handle_text(who, text))
+
+    assert say("注册").endswith("第1步：请输入企业名称。")
+    assert say("鄂州某汽车零部件有限公司").startswith("第2步：企业做什么？请输入")
+    assert say("汽车") == "行业：C36（汽车制造业）\n第3步：从业人数是多少？"
+    assert say("一百八十").startswith("请输入从业人数（整数）")
+    assert say("180人").startswith("第4步：上年营业收入是多少？")
+    qualifications = say("1.2亿")
+    assert "1 高新技术企业\n2 科技型中小企业" in qualifications
+    assert say("1，4，金牌").startswith("不认识的资质：金牌。")
+    assert say("1,4").startswith("第6步：企业在哪个区？请回复序号或名称")
+    assert say("武昌区").startswith("没有“武昌区”这个区。请回复序号或区名（鄂城区、")
+    confirm = say("葛店经开区")
+    assert "资质：省级专精特新中小企业、高新技术企业\n区域：葛店经开区" in confirm
+    assert say("嗯") == "请回复 确认 完成登记，或回复 取消 放弃。"
+    me = store.registry.subscriber("wechat", who.chat, display_name=None, now=NOW)
+    assert store.registry.registration(me) is None
+    assert say("确认").startswith("已登记：鄂州某汽车零部件有限公司")
+    found = store.registry.registration(me)
+    assert found is not None
+    assert found.profile == {
+        "name": "鄂州某汽车零部件有限公司",
+        "industry": "C36",
+        "employees": 180,
+        "revenue_wan": 12000,
+        "qualifications": ["省级专精特新中小企业", "高新技术企业"],
+        "district": "葛店经开区",
+    }

@@ -76,3 +76,18 @@ def test_talent_subsidy_twice_a_year() -> None:
 def test_every_policy_has_a_window_and_a_source() -> None:
     """No policy lacks windows, sources or a department."""
     assert all(p.windows and p.sources and p.department for p in CATALOG.policies)
+
+
+def test_policies_found_by_id_name_or_words_of_the_name() -> None:
+    """find: an id, the whole name with or without its quotes, or a few of its words."""
+    catalog = load_catalog()
+    talent = "talent-living-allowance-masters-doctors"
+    assert [p.id for p in catalog.find(talent)] == [talent]
+    assert [p.id for p in catalog.find("企业千名引硕工程人才生活补贴")] == [talent]
+    assert [p.id for p in catalog.find(" 千名引硕 ")] == [talent]
+    assert len(catalog.find("补贴")) > 5
+    assert catalog.find("") == []
+    assert catalog.find("“”") == []
+    assert catalog.vocab.category("人才补贴") is not None
+    assert catalog.vocab.category("TALENT") is not None
+    assert catalog.vocab.category("人才") is None

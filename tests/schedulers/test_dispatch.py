@@ -308,7 +308,7 @@ def test_an_enterprise_that_applied_hears_no_more_of_that_round(store: Store) ->
     service = ChatService(WORLD, store, clock=s.clock, public_url="https://huiqi.example.cn")
     who = Who("console", "chat-0", "chat-0", "企业0")
     vague = service.handle_text(who, "已申报 补贴")[0].words
-    assert vague.startswith("“补贴”对应多项政策")
+    assert vague.startswith("“补贴”对应7项政策")
     said = service.handle_text(who, "已申报 千名引硕")[0].words
     assert said.startswith(
         "已记录：企业“千名引硕工程”人才生活补贴（2026-12-01 至 2026-12-25）已申报"
