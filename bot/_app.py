@@ -25,7 +25,7 @@ from telegram import Update
 from bot import _build as build
 from bot import _clock, _redact
 from bot import _limits as limits
-from bot._build import WEBHOOK_PATH, WECOM_PATH
+from bot._build import WEBHOOK_PATH, WECHAT_PATH, WECOM_PATH
 from bot._service import World
 from bot._settings import Settings
 from bot._web import create_web_app
@@ -151,12 +151,46 @@ def create_app(
         task.add_done_callback(wecom.tasks.discard)
         return PlainTextResponse("")
 
+    async def wechat_callback(request: Request) -> Response:
+        runtime = running()
+        wechat = runtime.wechat if runtime else None
+        if wechat is None:
+            return Response(status_code=404)
+        q = request.query_params
+        try:
+            if request.method == "GET":
+                return PlainTextResponse(
+                    wechat.guard.verify_url(
+                        q.get("signature", ""),
+                        q.get("timestamp", ""),
+                        q.get("nonce", ""),
+                        q.get("echostr", ""),
+                    )
+                )
+            body = await request.body()
+            message, seen = await asyncio.to_thread(wechat.guard.open, body, dict(q))
+        except CallbackError as exc:
+            log.warning("wechat callback refused: %s", exc)
+            return Response(status_code=403)
+        if seen:  # WeChat's retry of a message being (or already) answered
+            return PlainTextResponse("success")
+        text = await wechat.handle(message)
+        if text is None:
+            return PlainTextResponse("success")  # WeChat's word for "no reply"
+        xml = await asyncio.to_thread(wechat.guard.answer, message, text, dict(q))
+        return Response(xml, media_type="application/xml")
+
     routes = [
         *web.routes,
         Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"]),
         Route(WECOM_PATH, wecom_callback, methods=["GET", "POST"]),
+        Route(WECHAT_PATH, wechat_callback, methods=["GET", "POST"]),
     ]
-    callbacks = {WEBHOOK_PATH: limits.CALLBACK_BODY, WECOM_PATH: limits.CALLBACK_BODY}
+    callbacks = {
+        WEBHOOK_PATH: limits.CALLBACK_BODY,
+        WECOM_PATH: limits.CALLBACK_BODY,
+        WECHAT_PATH: limits.CALLBACK_BODY,
+    }
     middleware = [Middleware(limits.RequestLimits, caps=callbacks), *web.user_middleware]
     outer = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     return outer

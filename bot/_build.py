@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from wechatpy.crypto import WeChatCrypto as AccountCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot._service import World, dispatcher_for, replan
 from bot._settings import Settings
 from bot._simulate import demo_profiles
 from bot._telegram import App, TelegramChannel, build_application
+from bot._wechat import TemplateSpec, WeChatChannel, WeChatGuard, WeChatRuntime
+from bot._wechat import make_client as make_wechat_client
 from bot._wecom import (
     ROBOT_CHANNEL,
     CallbackGuard,
@@ -43,6 +46,7 @@ REPLAN_MINUTES = 60
 TELEGRAM_START_SECONDS = 8.0  # the first start of the bot, before HTTP is served
 WEBHOOK_PATH = "/telegram/webhook"
 WECOM_PATH = "/wecom/callback"
+WECHAT_PATH = "/wechat/callback"
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Runtime:
     scheduler: AsyncIOScheduler
     http_up: asyncio.Event
     wecom: WeComRuntime | None = None
+    wechat: WeChatRuntime | None = None
     telegram: App | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -97,6 +102,12 @@ async def start(
         stack.callback(wecom.channel.client._http.close)  # the API session's connections
         stack.push_async_callback(wecom.drain)
         senders["wecom"] = wecom.channel
+    wechat = None
+    if settings.wechat_app_secret is not None:
+        wechat = start_wechat(settings, world, store, clock)
+        stack.callback(wechat.channel.client._http.close)
+        stack.push_async_callback(wechat.drain)
+        senders["wechat"] = wechat.channel
     robots = robots_for(settings, world)
     if robots:
         robot_client = httpx.AsyncClient(timeout=10)
@@ -128,7 +139,7 @@ async def start(
     planned = replan(store, world, now=now)
     log.info("start-up: %d reminders recovered, %d newly planned", recovered, planned)
     scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
-    runtime = Runtime(store, dispatcher, scheduler, http_up, wecom)
+    runtime = Runtime(store, dispatcher, scheduler, http_up, wecom, wechat)
 
     async def replan_job() -> None:
         # Matching and planning a city take seconds: keep them off the event loop.
@@ -257,6 +268,45 @@ def start_wecom(
         WeComChannel(client, agent, clock),
         service,
         set(),
+    )
+
+
+def start_wechat(
+    settings: Settings, world: World, store: Store, clock: Callable[[], dt.datetime]
+) -> WeChatRuntime:
+    """The official account: callback checks, the chat service, the message sender."""
+    app_id, secret, token = (
+        settings.wechat_app_id,
+        settings.wechat_app_secret,
+        settings.wechat_token,
+    )
+    if not (app_id and secret and token):
+        raise ValueError("the WeChat official account is not configured")
+    aes = settings.wechat_aes_key
+    crypto = AccountCrypto(token.reveal(), aes.reveal(), app_id) if aes else None
+    client = make_wechat_client(app_id, secret.reveal(), settings.wechat_api_url)
+    template = settings.wechat_template_id
+    spec = (
+        TemplateSpec(template, settings.wechat_template_fields, settings.wechat_send_mode)
+        if template
+        else None
+    )
+    public = settings.base_url
+    service = ChatService(world, store, clock=clock, public_url=public)
+    log.info(
+        "wechat: account %s, callback %s%s (%s mode), reminders as %s",
+        app_id,
+        public,
+        WECHAT_PATH,
+        "safe" if crypto else "plain",
+        spec.mode if spec else "customer-service messages (no HUIQI_WECHAT_TEMPLATE_ID)",
+    )
+    return WeChatRuntime(
+        WeChatGuard(token.reveal(), clock, crypto, store.chats),
+        WeChatChannel(client, spec, clock, daily_quota=settings.wechat_daily_quota),
+        service,
+        store,
+        settings.admins,
     )
 
 

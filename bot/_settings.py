@@ -23,7 +23,22 @@ CHANNELS: dict[str, tuple[str, ...]] = {
         "HUIQI_WECOM_TOKEN",
         "HUIQI_WECOM_AES_KEY",
     ),
+    "WeChat": ("HUIQI_WECHAT_APP_ID", "HUIQI_WECHAT_APP_SECRET", "HUIQI_WECHAT_TOKEN"),
 }
+# The official account's template: what each value of a reminder is called.
+TEMPLATE_SOURCES = (
+    "title",  # the first line: 【申报开始】企业“千名引硕工程”人才生活补贴
+    "kind",  # 申报开始, 还有3天截止（12月25日）, 日期变更 ...
+    "policy",  # the policy's name
+    "time",  # 2026-12-01 至 2026-12-25（已确认）
+    "deadline",  # 2026-12-25
+    "benefit",  # 最高3000元（每人每月）...
+    "contact",  # 承办 department and phone
+    "remark",  # how to see more and answer
+    "text",  # the rest of the reminder
+)
+DEFAULT_TEMPLATE_FIELDS = "first=title,keyword1=policy,keyword2=time,keyword3=contact,remark=remark"
+MODES = ("template", "subscribe")  # 模板消息 (message/template/send), 订阅通知 (subscribe/bizsend)
 
 
 class SettingsError(Exception):
@@ -79,6 +94,16 @@ class Settings:
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_robot_webhooks: tuple[Secret, ...] = field(default=())
     hotline: str = DEFAULT_HOTLINE  # named in reminders of policies without a phone number
+    wechat_app_id: str | None = None
+    wechat_app_secret: Secret | None = None
+    wechat_token: Secret | None = None
+    wechat_aes_key: Secret | None = None  # set: safe mode (encrypted callbacks)
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    wechat_template_id: str | None = None  # unset: reminders as customer-service messages
+    wechat_template_fields: tuple[tuple[str, str], ...] = ()
+    wechat_send_mode: str = "template"
+    wechat_daily_quota: int = 100_000
+    wechat_qr_url: str | None = None  # the account's QR code image, shown on the web pages
 
     @property
     def base_url(self) -> str:
@@ -93,6 +118,9 @@ class Settings:
             self.wecom_secret,
             self.wecom_token,
             self.wecom_aes_key,
+            self.wechat_app_secret,
+            self.wechat_token,
+            self.wechat_aes_key,
         )
         values = [x.reveal() for x in singles if x is not None]
         for robot in self.wecom_robot_webhooks:
@@ -114,6 +142,7 @@ class Settings:
             raise SettingsError(f"HUIQI_PORT={port_text!r}: expected a port number 1-65535")
 
         _check_wecom(values)
+        template_fields, send_mode, daily_quota = _check_wechat(values)
         hotline = values.get("HUIQI_HOTLINE", cls.hotline)
         if not PHONE.search(hotline) or len(hotline) > 60:
             raise SettingsError(
@@ -145,6 +174,16 @@ class Settings:
             wecom_aes_key=secret("HUIQI_WECOM_AES_KEY"),
             wecom_api_url=values.get("HUIQI_WECOM_API_URL", cls.wecom_api_url),
             wecom_robot_webhooks=tuple(Secret(u) for u in listed("HUIQI_WECOM_ROBOT_WEBHOOK")),
+            wechat_app_id=values.get("HUIQI_WECHAT_APP_ID"),
+            wechat_app_secret=secret("HUIQI_WECHAT_APP_SECRET"),
+            wechat_token=secret("HUIQI_WECHAT_TOKEN"),
+            wechat_aes_key=secret("HUIQI_WECHAT_AES_KEY"),
+            wechat_api_url=values.get("HUIQI_WECHAT_API_URL", cls.wechat_api_url),
+            wechat_template_id=values.get("HUIQI_WECHAT_TEMPLATE_ID"),
+            wechat_qr_url=values.get("HUIQI_WECHAT_QR_URL"),
+            wechat_template_fields=template_fields,
+            wechat_send_mode=send_mode,
+            wechat_daily_quota=daily_quota,
         )
 
     @property
@@ -155,16 +194,21 @@ class Settings:
             on.append("telegram")
         if self.wecom_secret:
             on.append("wecom")
+        if self.wechat_app_secret:
+            on.append("wechat")
         return tuple(on)
 
 
 def _check_admins(text: str) -> None:
     """Each admin names its channel: a bare id could be a Telegram user and a WeCom member."""
     for entry in (x.strip() for x in text.split(",")):
-        if entry and not re.fullmatch(r"tg:\d+|wecom:[A-Za-z0-9_.@-]{1,64}", entry):
+        if entry and not re.fullmatch(
+            r"tg:\d+|wecom:[A-Za-z0-9_.@-]{1,64}|wechat:[A-Za-z0-9_-]{20,64}", entry
+        ):
             raise SettingsError(
-                f"HUIQI_ADMINS entry {entry!r}: expected tg:<Telegram user id> (digits) or "
-                "wecom:<WeCom userid>, comma-separated, e.g. tg:12345678,wecom:zhangsan"
+                f"HUIQI_ADMINS entry {entry!r}: expected tg:<Telegram user id> (digits), "
+                "wecom:<WeCom userid> or wechat:<the follower's OpenID>, comma-separated, "
+                "e.g. tg:12345678,wecom:zhangsan,wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
             )
 
 
@@ -193,6 +237,63 @@ def _check_wecom(values: Mapping[str, str]) -> None:
                 "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..., optionally followed "
                 "by #category+category"
             )
+
+
+def _check_wechat(values: Mapping[str, str]) -> tuple[tuple[tuple[str, str], ...], str, int]:
+    """The official account's values in the shapes its 公众平台 pages give; the parsed
+    template fields, send mode and quota. No message shows a secret."""
+    app_id = values.get("HUIQI_WECHAT_APP_ID")
+    if app_id is not None and not re.fullmatch(r"wx[0-9a-f]{16}", app_id):
+        raise SettingsError(
+            f"HUIQI_WECHAT_APP_ID={app_id!r}: expected the account's AppID (wx and 16 hex "
+            "digits, 设置与开发 > 基本配置)"
+        )
+    token = values.get("HUIQI_WECHAT_TOKEN")
+    if token is not None and not re.fullmatch(r"[A-Za-z0-9]{3,32}", token):
+        raise SettingsError(
+            f"HUIQI_WECHAT_TOKEN: expected the server Token (3-32 letters and digits), got "
+            f"{len(token)} characters"
+        )
+    aes = values.get("HUIQI_WECHAT_AES_KEY")
+    if aes is not None and not re.fullmatch(r"[A-Za-z0-9]{43}", aes):
+        raise SettingsError(
+            f"HUIQI_WECHAT_AES_KEY: expected the 43-letter EncodingAESKey (letters and digits), "
+            f"got {len(aes)} characters"
+        )
+    template = values.get("HUIQI_WECHAT_TEMPLATE_ID")
+    if template is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", template):
+        raise SettingsError(
+            f"HUIQI_WECHAT_TEMPLATE_ID={template!r}: expected the template's ID from 模板消息 "
+            "(or 订阅通知) > 我的模板"
+        )
+    fields = values.get("HUIQI_WECHAT_TEMPLATE_FIELDS", DEFAULT_TEMPLATE_FIELDS)
+    pairs = []
+    for entry in (x.strip() for x in fields.split(",") if x.strip()):
+        name, sep, source = (part.strip() for part in entry.partition("="))
+        if (
+            not sep
+            or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", name)
+            or (source not in TEMPLATE_SOURCES)
+        ):
+            raise SettingsError(
+                f"HUIQI_WECHAT_TEMPLATE_FIELDS entry {entry!r}: expected field=source, the "
+                f"source one of {', '.join(TEMPLATE_SOURCES)}; e.g. {DEFAULT_TEMPLATE_FIELDS}"
+            )
+        pairs.append((name, source))
+    if not pairs:
+        raise SettingsError(f"HUIQI_WECHAT_TEMPLATE_FIELDS: empty; e.g. {DEFAULT_TEMPLATE_FIELDS}")
+    mode = values.get("HUIQI_WECHAT_SEND_MODE", "template")
+    if mode not in MODES:
+        raise SettingsError(
+            f"HUIQI_WECHAT_SEND_MODE={mode!r}: expected template (模板消息) or subscribe (订阅通知)"
+        )
+    quota = values.get("HUIQI_WECHAT_DAILY_QUOTA", "100000")
+    if not quota.isdigit() or int(quota) < 1:
+        raise SettingsError(
+            f"HUIQI_WECHAT_DAILY_QUOTA={quota!r}: expected the account's daily message quota, "
+            "a whole number such as 100000"
+        )
+    return tuple(pairs), mode, int(quota)
 
 
 def load(dotenv: Path = Path(".env")) -> Settings:

@@ -310,7 +310,14 @@ def create_web_app(
                 "level": wanted_level,
                 "industry": wanted_industry,
             },
-            feed=feed_links(request, "/feeds/all.ics"),
+            # A category's page offers that category's calendar, not every policy's.
+            feed=feed_links(
+                request,
+                f"/feeds/category/{wanted_category}.ics"
+                if wanted_category in categories
+                else "/feeds/all.ics",
+            ),
+            feed_name=categories.get(wanted_category or ""),
             statuses=STATUSES,
         )
         return HTMLResponse(html)

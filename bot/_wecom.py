@@ -243,6 +243,35 @@ def make_client(
 
 
 @dataclass
+class DailyCap:
+    """A platform's messages-per-day cap, counted in Ezhou's day: past it, sends wait until
+    00:05 the next day."""
+
+    cap: int
+    clock: Callable[[], dt.datetime]
+    _sent: tuple[dt.date, int] = field(default=(dt.date.min, 0), repr=False)
+
+    def reached(self) -> SendResult | None:
+        """The wait until tomorrow when today's cap is spent, else None."""
+        local = self.clock().astimezone(SHANGHAI)
+        day, count = self._sent
+        if day != local.date() or count < self.cap:
+            return None
+        tomorrow = dt.datetime.combine(
+            local.date() + dt.timedelta(days=1), dt.time(0, 5), tzinfo=local.tzinfo
+        )
+        return SendResult(
+            RETRY_AFTER, retry_after=(tomorrow - local).total_seconds(), detail="daily cap"
+        )
+
+    def count(self) -> None:
+        """One more message sent today."""
+        today = self.clock().astimezone(SHANGHAI).date()
+        day, count = self._sent
+        self._sent = (today, count + 1 if day == today else 1)
+
+
+@dataclass
 class WeComChannel:
     """App messages to members: errcode checked, token refreshed, limits kept, :00/:30 avoided."""
 
@@ -257,7 +286,10 @@ class WeComChannel:
     _limit: PerAddress = field(  # 30 messages/min to one member
         default_factory=lambda: PerAddress(lambda _: 2.0), init=False, repr=False
     )
-    _sent_today: tuple[dt.date, int] = field(default=(dt.date.min, 0), init=False, repr=False)
+    _today: DailyCap = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._today = DailyCap(self.daily_cap, self.clock)
 
     async def reply(self, address: str, text: str) -> SendResult:
         """An answer to a member's own message: sent at once, whatever the minute."""
@@ -273,25 +305,16 @@ class WeComChannel:
 
     async def _deliver(self, address: str, msg: dict[str, Any]) -> SendResult:
         """One app message within the daily cap and the member's pace, counted when sent."""
-        local = self.clock().astimezone(SHANGHAI)
-        day, count = self._sent_today
-        if day != local.date():
-            day, count = local.date(), 0
-        if count >= self.daily_cap:
-            midnight = dt.datetime.combine(
-                local.date() + dt.timedelta(days=1), dt.time(0, 5), tzinfo=local.tzinfo
-            )
-            return SendResult(
-                RETRY_AFTER, retry_after=(midnight - local).total_seconds(), detail="daily cap"
-            )
+        waiting = self._today.reached()
+        if waiting is not None:
+            return waiting
         if self.per_member:
             async with self._limit(address):
                 result = await asyncio.to_thread(self._post, address, msg, True)
         else:
             result = await asyncio.to_thread(self._post, address, msg, True)
-        if result.status == OK:  # other sends may have been counted meanwhile
-            counted_day, counted = self._sent_today
-            self._sent_today = (day, counted + 1 if counted_day == day else 1)
+        if result.status == OK:
+            self._today.count()
         return result
 
     def _send_parts(self, address: str, text: str, dedupe: bool) -> SendResult:

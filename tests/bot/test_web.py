@@ -65,3 +65,20 @@ def test_calendar_extremes_are_400_not_500() -> None:
 def test_unknown_policy_is_404() -> None:
     """An unknown id is a 404."""
     assert client().get("/api/policies/nope").status_code == 404
+
+
+def test_a_category_page_offers_that_category_calendar() -> None:
+    """The list filtered to one category subscribes to that category's feed; unfiltered (or
+    an unknown category) to all rounds."""
+    web = client()
+    talent = web.get("/", params={"category": "talent"}).text
+    assert "订阅“人才补贴”类政策的日历" in talent
+    assert "/feeds/category/talent.ics" in talent
+    assert "/feeds/all.ics" not in talent
+    everything = web.get("/").text
+    assert "/feeds/all.ics" in everything
+    assert (
+        "/feeds/category/"
+        not in everything.split("<h2>订阅日历</h2>")[1].split("</div>\n</div>")[0]
+    )
+    assert "/feeds/all.ics" in web.get("/", params={"category": "weather"}).text

@@ -835,3 +835,16 @@ def test_a_card_that_does_not_go_out_costs_only_the_buttons(
     assert len(api.cards("zhangsan")) == 1
     assert api.texts("zhangsan") == [text]  # the repeat was dropped by WeCom's duplicate check
     assert api.duplicates == 1
+
+
+def test_the_app_daily_cap_holds_sends_until_tomorrow(fake: tuple[FakeWeCom, str]) -> None:
+    """Past the app's daily cap a reminder waits until 00:05; the next day it goes out."""
+    api, base = fake
+    clock = [dt.datetime(2026, 11, 23, 21, 1, tzinfo=SHANGHAI)]
+    channel = replace(channel_for(base, clock), daily_cap=1)
+    assert asyncio.run(channel.send("u1", "一")).status == "ok"
+    waiting = asyncio.run(channel.send("u1", "二"))
+    assert (waiting.status, waiting.retry_after) == ("retry_after", 11040.0)  # 21:01 -> 00:05
+    clock[0] = dt.datetime(2026, 11, 24, 0, 5, tzinfo=SHANGHAI)
+    assert asyncio.run(channel.send("u1", "二")).status == "ok"
+    assert api.texts("u1") == ["一", "二"]
