@@ -307,8 +307,15 @@ class WeChatGuard:
         except Exception as exc:  # malformed XML or ciphertext: refuse, never crash
             raise CallbackError(f"malformed callback: {type(exc).__name__}") from None
         key = _message_key(message, body)
-        fresh = self.seen.first_sighting(f"wechat:{key}", now=now, window=2 * MAX_AGE)
-        return message, not fresh
+        window = 2 * MAX_AGE
+        if not self.seen.first_sighting(f"wechat:{key}", now=now, window=window):
+            return message, True  # WeChat's retry of a message it has already sent
+        # In plain mode the signature covers the query, not the body: a signed query seen
+        # before with another message is someone else's body on a captured URL.
+        query_key = f"wechat-query:{query.get('signature', '')}:{timestamp}:{nonce}"
+        if not encrypted and not self.seen.first_sighting(query_key, now=now, window=window):
+            raise CallbackError("refused: a signed query reused for another message")
+        return message, False
 
     def answer(self, message: Any, text: str, query: Mapping[str, str]) -> str:
         """A passive reply (XML), encrypted in safe mode."""

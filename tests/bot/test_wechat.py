@@ -211,6 +211,38 @@ def test_refused_callbacks(fake: tuple[FakeWeChat, str], tmp_path: Path) -> None
     assert api.custom == []
 
 
+def test_plain_mode_refuses_entities_and_reused_queries(
+    fake: tuple[FakeWeChat, str], tmp_path: Path
+) -> None:
+    """In plain mode (the signature covers only the query) a body with XML entities is
+    refused unparsed, and a captured signed query carrying another message is refused; a
+    retry of the same message is answered `success` once more, not handled again."""
+    api, base = fake
+    settings = settings_for(f"sqlite:///{tmp_path / 'huiqi.db'}", base, safe=False)
+    app = create_app(settings, WORLD, clock=lambda: NOW, channels={})
+    with TestClient(app) as client:
+        ts = str(int(NOW.timestamp()))
+        query = {"signature": sign(ts, "q1"), "timestamp": ts, "nonce": "q1"}
+        bomb = (
+            '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+            + message("&b;", 1).replace("<![CDATA[&b;]]>", "&b;")
+        )
+        assert (
+            client.post("/wechat/callback", params=query, content=bomb.encode()).status_code == 403
+        )
+
+        def send(xml: str) -> tuple[int, str]:
+            answer = client.post("/wechat/callback", params=query, content=xml.encode())
+            return answer.status_code, answer.text
+
+        status, first = send(message("帮助", 7))
+        assert status == 200 and "惠企政策提醒" in first
+        assert send(message("帮助", 7)) == (200, "success")  # WeChat's retry
+        assert send(message("退订", 8))[0] == 403  # the same signed query, another message
+    assert api.custom == []
+
+
 def test_a_slow_answer_goes_out_as_a_customer_service_message(
     fake: tuple[FakeWeChat, str], tmp_path: Path
 ) -> None:
