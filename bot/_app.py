@@ -26,8 +26,10 @@ from bot import _build as build
 from bot import _clock, _redact
 from bot import _limits as limits
 from bot._build import WEBHOOK_PATH, WECHAT_PATH, WECOM_PATH
+from bot._email import UNSUBSCRIBE_PATH
 from bot._service import World
 from bot._settings import Settings
+from bot._signup import CONFIRM_PATH, SUBSCRIBE_PATH, signup_routes
 from bot._web import create_web_app
 from bot._wecom import CallbackError, handle_message
 from schedulers import Channel, local_date
@@ -180,7 +182,20 @@ def create_app(
         xml = await asyncio.to_thread(wechat.guard.answer, message, text, dict(q))
         return Response(xml, media_type="application/xml")
 
+    def email_channel() -> Any:
+        runtime = running()
+        return runtime.email if runtime else None
+
+    signup = signup_routes(
+        world,
+        store=current_store,
+        email=email_channel,
+        clock=clock,
+        public_url=settings.public_url,
+        wechat_qr=settings.wechat_qr_url,
+    )
     routes = [
+        *signup,
         *web.routes,
         Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"]),
         Route(WECOM_PATH, wecom_callback, methods=["GET", "POST"]),
@@ -190,6 +205,9 @@ def create_app(
         WEBHOOK_PATH: limits.CALLBACK_BODY,
         WECOM_PATH: limits.CALLBACK_BODY,
         WECHAT_PATH: limits.CALLBACK_BODY,
+        SUBSCRIBE_PATH: limits.FORM_BODY,
+        CONFIRM_PATH: limits.FORM_BODY,
+        UNSUBSCRIBE_PATH: limits.FORM_BODY,
     }
     middleware = [Middleware(limits.RequestLimits, caps=callbacks), *web.user_middleware]
     outer = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from wechatpy.crypto import WeChatCrypto as AccountCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from bot._email import EmailChannel, MailServer
 from bot._service import World, dispatcher_for, replan
 from bot._settings import Settings
 from bot._simulate import demo_profiles
@@ -59,6 +60,7 @@ class Runtime:
     http_up: asyncio.Event
     wecom: WeComRuntime | None = None
     wechat: WeChatRuntime | None = None
+    email: EmailChannel | None = None
     telegram: App | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -108,6 +110,9 @@ async def start(
         stack.callback(wechat.channel.client._http.close)
         stack.push_async_callback(wechat.drain)
         senders["wechat"] = wechat.channel
+    email = email_channel(settings, store, clock)
+    if email is not None:
+        senders["email"] = email
     robots = robots_for(settings, world)
     if robots:
         robot_client = httpx.AsyncClient(timeout=10)
@@ -139,7 +144,7 @@ async def start(
     planned = replan(store, world, now=now)
     log.info("start-up: %d reminders recovered, %d newly planned", recovered, planned)
     scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
-    runtime = Runtime(store, dispatcher, scheduler, http_up, wecom, wechat)
+    runtime = Runtime(store, dispatcher, scheduler, http_up, wecom, wechat, email)
 
     async def replan_job() -> None:
         # Matching and planning a city take seconds: keep them off the event loop.
@@ -308,6 +313,24 @@ def start_wechat(
         store,
         settings.admins,
     )
+
+
+def email_channel(
+    settings: Settings, store: Store, clock: Callable[[], dt.datetime]
+) -> EmailChannel | None:
+    """The e-mail sender, when HUIQI_SMTP_HOST is set."""
+    if not (settings.smtp_host and settings.smtp_from):
+        return None
+    server = MailServer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        tls=settings.smtp_tls,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+    )
+    log.info("email: %s:%d (%s) from %s", server.host, server.port, server.tls, server.sender)
+    return EmailChannel(server, store, settings.base_url, clock)
 
 
 def robots_for(settings: Settings, world: World) -> list[Robot]:

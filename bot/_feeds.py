@@ -91,6 +91,26 @@ def all_feed(
     return render_feed(meta, events(world, rounds, on=on, base_url=base_url))
 
 
+def message_calendar(
+    world: World,
+    rounds: list[StoredRound],
+    keys: Iterable[str],
+    *,
+    on: dt.date,
+    base_url: str | None,
+) -> bytes | None:
+    """The rounds a message tells of, as a calendar to attach (METHOD:PUBLISH, the feed's own
+    UIDs and SEQUENCE, so a calendar that has the feed updates the event, not doubles it);
+    None when none of them has dates."""
+    wanted = set(keys)
+    chosen = [r for r in rounds if r.key in wanted and (r.open or r.close) is not None]
+    found = events(world, chosen, on=on, base_url=base_url)
+    if not found:
+        return None
+    meta = FeedMeta("鄂州惠企政策申报日历", "本条提醒所述的申报批次（huiqi）")
+    return render_feed(meta, found)
+
+
 def category_feed(
     world: World, rounds: list[StoredRound], category: str, *, on: dt.date, base_url: str | None
 ) -> bytes:

@@ -23,6 +23,7 @@ HEADER_SECONDS = 10.0  # to send the request line and headers
 BODY_SECONDS = 15.0  # to send the body
 DEFAULT_BODY = 256 * 1024
 CALLBACK_BODY = 64 * 1024  # WeCom and Telegram callbacks are a few KiB
+FORM_BODY = 16 * 1024  # a sign-up form is a few hundred bytes
 
 
 async def _answer(send: Send, status: int, text: str) -> None:

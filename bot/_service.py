@@ -38,6 +38,7 @@ from schedulers import (
     announce_kind,
     at_local,
     change_kind,
+    digest_audience,
     is_workday,
     known_of,
     local_date,
@@ -211,6 +212,7 @@ def audiences(
             send_time=dt.time(hour, minute),
             muted_policies=sub.muted_policies,
             muted_categories=sub.muted_categories,
+            weekly=sub.weekly,
         )
         matched = frozenset(sub.matches or ())
         out.append(Audience(sub.subscriber_id, sub.created_at, matched, prefs))
@@ -232,8 +234,9 @@ def replan(
     """
     sync_rounds(store, world.catalog, now=now)
     infos = round_infos(store, world.catalog)
+    readers = audiences(store, world, on=local_date(now), only=only)
     planned: list[Reminder] = plan(
-        audiences(store, world, on=local_date(now), only=only),
+        readers,
         infos,
         now=now,
         until=now + horizon,
@@ -242,6 +245,8 @@ def replan(
     groups = [
         GroupAudience(s, c, since) for s, c, since in store.registry.category_subscriptions(only)
     ]
+    categories = {p.id: p.category for p in world.catalog.policies}
+    groups += [digest_audience(a, categories) for a in readers if a.preferences.weekly]
     # Group digests are planned a few weeks ahead only: categories change more often.
     planned += weekly_digests(
         groups, infos, now=now, until=now + dt.timedelta(days=21), is_workday=is_workday
@@ -472,6 +477,8 @@ def dispatcher_for(
 
     `huiqi serve`, the simulation, the tests and the benchmarks all build theirs here;
     `tuning` passes batch sizes, attempts, timeouts or a seeded `rng` through."""
+    from bot._feeds import message_calendar  # bot._feeds builds on World from this module
+
     return Dispatcher(
         store=store.outbox,
         channels=dict(channels),
@@ -479,6 +486,9 @@ def dispatcher_for(
         rounds=lambda: rounds_by_key(store),
         clock=clock,
         worker=worker,
+        calendar=lambda keys, on: message_calendar(
+            world, store.rounds.current_rounds(), keys, on=on, base_url=public_url
+        ),
         **tuning,
     )
 

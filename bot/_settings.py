@@ -24,7 +24,10 @@ CHANNELS: dict[str, tuple[str, ...]] = {
         "HUIQI_WECOM_AES_KEY",
     ),
     "WeChat": ("HUIQI_WECHAT_APP_ID", "HUIQI_WECHAT_APP_SECRET", "HUIQI_WECHAT_TOKEN"),
+    "E-mail": ("HUIQI_SMTP_HOST", "HUIQI_SMTP_FROM"),
+    "the SMTP login": ("HUIQI_SMTP_USER", "HUIQI_SMTP_PASSWORD"),
 }
+SMTP_TLS = {"starttls": 587, "tls": 465, "none": 25}  # each mode and its usual port
 # The official account's template: what each value of a reminder is called.
 TEMPLATE_SOURCES = (
     "title",  # the first line: 【申报开始】企业“千名引硕工程”人才生活补贴
@@ -104,6 +107,12 @@ class Settings:
     wechat_send_mode: str = "template"
     wechat_daily_quota: int = 100_000
     wechat_qr_url: str | None = None  # the account's QR code image, shown on the web pages
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"
+    smtp_user: str | None = None
+    smtp_password: Secret | None = None
+    smtp_from: str | None = None  # the From header of every e-mail
 
     @property
     def base_url(self) -> str:
@@ -121,6 +130,7 @@ class Settings:
             self.wechat_app_secret,
             self.wechat_token,
             self.wechat_aes_key,
+            self.smtp_password,
         )
         values = [x.reveal() for x in singles if x is not None]
         for robot in self.wecom_robot_webhooks:
@@ -143,6 +153,7 @@ class Settings:
 
         _check_wecom(values)
         template_fields, send_mode, daily_quota = _check_wechat(values)
+        smtp_tls, smtp_port = _check_smtp(values)
         hotline = values.get("HUIQI_HOTLINE", cls.hotline)
         if not PHONE.search(hotline) or len(hotline) > 60:
             raise SettingsError(
@@ -184,6 +195,12 @@ class Settings:
             wechat_template_fields=template_fields,
             wechat_send_mode=send_mode,
             wechat_daily_quota=daily_quota,
+            smtp_host=values.get("HUIQI_SMTP_HOST"),
+            smtp_port=smtp_port,
+            smtp_tls=smtp_tls,
+            smtp_user=values.get("HUIQI_SMTP_USER"),
+            smtp_password=secret("HUIQI_SMTP_PASSWORD"),
+            smtp_from=values.get("HUIQI_SMTP_FROM"),
         )
 
     @property
@@ -196,6 +213,8 @@ class Settings:
             on.append("wecom")
         if self.wechat_app_secret:
             on.append("wechat")
+        if self.smtp_host:
+            on.append("email")
         return tuple(on)
 
 
@@ -294,6 +313,28 @@ def _check_wechat(values: Mapping[str, str]) -> tuple[tuple[tuple[str, str], ...
             "a whole number such as 100000"
         )
     return tuple(pairs), mode, int(quota)
+
+
+def _check_smtp(values: Mapping[str, str]) -> tuple[str, int]:
+    """The SMTP TLS mode and port (the mode's usual port unless given); the From address."""
+    tls = values.get("HUIQI_SMTP_TLS", "starttls").lower()
+    if tls not in SMTP_TLS:
+        raise SettingsError(
+            f"HUIQI_SMTP_TLS={tls!r}: expected starttls (port 587), tls (port 465) or none "
+            "(port 25, a relay on the local network only)"
+        )
+    port = values.get("HUIQI_SMTP_PORT", str(SMTP_TLS[tls]))
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"HUIQI_SMTP_PORT={port!r}: expected a port number such as 587")
+    sender = values.get("HUIQI_SMTP_FROM")
+    if sender is not None and not re.fullmatch(
+        r"[^\r\n<>]*<[^@\s<>]+@[^@\s<>]+>|[^@\s<>]+@[^@\s<>]+", sender
+    ):
+        raise SettingsError(
+            f"HUIQI_SMTP_FROM={sender!r}: expected an address, optionally with a name, e.g. "
+            "鄂州市经信局惠企政策提醒 <noreply@example.cn>"
+        )
+    return tls, int(port)
 
 
 def load(dotenv: Path = Path(".env")) -> Settings:

@@ -6,6 +6,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import threading
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,6 +102,23 @@ def qr_svg(text: str) -> str:
     return str(segno.make(text, error="m").svg_inline(scale=4, dark="#1f2937"))
 
 
+def calendar_links(https: str, user_agent: str) -> dict[str, Any]:
+    """Every way to subscribe to a feed from where the reader is: webcal (Apple), Google's
+    add-by-URL, the plain link for Outlook and WeCom; inside WeChat's browser (where webcal://
+    does nothing) the page says to open it in the system browser first."""
+    webcal = "webcal://" + https.split("://", 1)[1]
+    google = "https://calendar.google.com/calendar/r?cid=" + urllib.parse.quote(webcal, safe="")
+    agent = user_agent.lower()
+    return {
+        "https": https,
+        "webcal": webcal,
+        "google": google,
+        "qr": qr_svg(https),
+        "in_wechat": "micromessenger" in agent,
+        "in_wecom": "wxwork" in agent,
+    }
+
+
 def _industry_ok(policy: Policy, section: str) -> bool:
     """Whether a policy can concern an enterprise of this GB/T section (no limit counts as yes)."""
     limits = [c for c in policy.eligibility.conditions if c.kind == "industry"]
@@ -149,10 +167,8 @@ def create_web_app(
     def base(request: Request) -> str:
         return (public_url or str(request.base_url)).rstrip("/")
 
-    def feed_links(request: Request, path: str) -> dict[str, str]:
-        https = base(request) + path
-        webcal = "webcal://" + https.split("://", 1)[1]
-        return {"https": https, "webcal": webcal, "qr": qr_svg(https)}
+    def feed_links(request: Request, path: str) -> dict[str, Any]:
+        return calendar_links(base(request) + path, request.headers.get("user-agent", ""))
 
     def rounds_or_503() -> tuple[Store, list[StoredRound], World] | Response:
         opened = store()

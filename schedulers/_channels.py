@@ -83,6 +83,13 @@ class ActionChannel(Protocol):
     ) -> SendResult: ...
 
 
+@runtime_checkable
+class CalendarChannel(Protocol):
+    """A channel that carries the message's rounds as an iCalendar attachment (e-mail)."""
+
+    async def send_calendar(self, address: str, text: str, calendar: bytes) -> SendResult: ...
+
+
 class Channel(Protocol):
     """A way to reach subscribers: one `send` per part of a message.
 

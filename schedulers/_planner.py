@@ -8,7 +8,7 @@ idempotent, so planning can run again at any time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from operator import attrgetter
@@ -93,6 +93,7 @@ class Preferences:
     send_time: dt.time = DEFAULT_SEND_TIME
     muted_policies: frozenset[str] = frozenset()
     muted_categories: frozenset[str] = frozenset()
+    weekly: bool = False  # a Monday digest of the rounds instead of a message at each
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +242,8 @@ def plan(
     schedules: dict[tuple[str, int, Preferences], list[tuple[str, dt.datetime]]] = {}
     for audience in audiences:
         prefs = audience.preferences
+        if prefs.weekly:
+            continue  # heard in the weekly digest (`digest_audience`)
         for policy_id in sorted(audience.policy_ids):
             for rnd in by_policy.get(policy_id, ()):
                 if _muted(audience, rnd):
@@ -256,12 +259,28 @@ def plan(
 
 @dataclass(frozen=True, slots=True)
 class GroupAudience:
-    """A group subscribed to categories: a weekly digest of their rounds."""
+    """A weekly digest's reader: a group subscribed to categories, or an enterprise that
+    chose a digest, with its policies."""
 
     subscriber_id: int
     categories: frozenset[str]
     subscribed_at: dt.datetime
     send_time: dt.time = DEFAULT_SEND_TIME
+    policies: frozenset[str] = frozenset()
+
+
+def digest_audience(audience: Audience, categories: Mapping[str, str]) -> GroupAudience:
+    """The weekly digest of an enterprise that chose one: its matched policies, less those
+    it muted (`categories`: each policy's category)."""
+    prefs = audience.preferences
+    policies = frozenset(
+        p
+        for p in audience.policy_ids
+        if p not in prefs.muted_policies and categories.get(p) not in prefs.muted_categories
+    )
+    return GroupAudience(
+        audience.subscriber_id, frozenset(), audience.subscribed_at, prefs.send_time, policies
+    )
 
 
 DIGEST_DAYS = 14
@@ -303,7 +322,7 @@ def weekly_digests(
             out.extend(
                 Reminder(group.subscriber_id, r.key, r.version, weekly_kind(monday), due)
                 for r in week
-                if r.category in group.categories
+                if r.category in group.categories or r.policy_id in group.policies
             )
         monday += dt.timedelta(days=7)
     return out

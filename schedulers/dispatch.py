@@ -39,6 +39,7 @@ from schedulers._channels import (
     UNCERTAIN,
     Action,
     ActionChannel,
+    CalendarChannel,
     Capabilities,
     Channel,
     SendResult,
@@ -170,6 +171,8 @@ class Dispatcher:
     rounds: Callable[[], Mapping[str, Any]]  # current round by key
     clock: Callable[[], dt.datetime]
     worker: str = "dispatcher"
+    # The rounds of a message as an iCalendar (keys, today), for channels that attach one.
+    calendar: Callable[[Sequence[str], dt.date], bytes | None] | None = None
     batch: int = 500
     max_attempts: int = 8
     backoff_base: float = 30.0
@@ -387,9 +390,27 @@ class Dispatcher:
             log.exception("rendering reminders %s failed", [i.id for i in live])
             result = SendResult(TRANSIENT, detail=f"渲染失败：{type(exc).__name__}")
         else:
-            actions = _answers_to(live) if caps.buttons else ()
-            result = await self._send_parts(channel, live[0].address, caps.split(text), actions)
+            attached = await self._calendar_for(channel, live, today)
+            if attached is not None:
+                result = await self._send(channel, live[0].address, text, calendar=attached)
+            else:
+                actions = _answers_to(live) if caps.buttons else ()
+                parts = caps.split(text)
+                result = await self._send_parts(channel, live[0].address, parts, actions)
         return await self._record(channel, live, result, late, report)
+
+    async def _calendar_for(
+        self, channel: Channel, items: Sequence[Claimed], today: dt.date
+    ) -> bytes | None:
+        """The message's rounds as an iCalendar, for a channel that attaches one."""
+        keys = [i.round_key for i in items if i.kind != ANNOUNCEMENT]
+        if self.calendar is None or not keys or not isinstance(channel, CalendarChannel):
+            return None
+        try:
+            return await asyncio.to_thread(self.calendar, keys, today)
+        except Exception:  # a calendar bug costs the attachment, not the message
+            log.exception("calendar of reminders %s failed", [i.id for i in items])
+            return None
 
     async def _send_parts(
         self, channel: Channel, address: str, parts: list[str], actions: Sequence[Action] = ()
@@ -405,7 +426,12 @@ class Dispatcher:
         return SENT_OK
 
     async def _send(
-        self, channel: Channel, address: str, text: str, actions: Sequence[Action] = ()
+        self,
+        channel: Channel,
+        address: str,
+        text: str,
+        actions: Sequence[Action] = (),
+        calendar: bytes | None = None,
     ) -> SendResult:
         """One send, whatever the channel does: an answer, an exception or no answer."""
         limiter = self._limiter(channel)
@@ -415,6 +441,8 @@ class Dispatcher:
                 await limiter.acquire()
             async with deadline:
                 deadline.reschedule(asyncio.get_running_loop().time() + self.send_timeout)
+                if calendar is not None and isinstance(channel, CalendarChannel):
+                    return await channel.send_calendar(address, text, calendar)
                 if actions and isinstance(channel, ActionChannel):
                     return await channel.send_actions(address, text, actions)
                 return await channel.send(address, text)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -97,6 +98,8 @@ class SubscriptionRow(Base):
     muted_policies: Mapped[list[Any]]
     muted_categories: Mapped[list[Any]]
     created_at: Mapped[dt.datetime]
+    # A weekly digest of the enterprise's rounds instead of a message at each one.
+    weekly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RoundRow(Base):
@@ -235,3 +238,30 @@ class AnswerRow(Base):
     round_key: Mapped[str] = mapped_column(String(160))
     choice: Mapped[str] = mapped_column(String(20))
     at: Mapped[dt.datetime]
+
+
+class MailSignupRow(Base):
+    """An e-mail sign-up from the web page waiting for its confirmation link (double opt-in):
+    nothing is sent to the address but that link until it is opened. Only the token's
+    digest is kept."""
+
+    __tablename__ = "mail_signups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(254), index=True)
+    profile: Mapped[dict[str, Any]]
+    weekly: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+    confirmed_at: Mapped[dt.datetime | None]
+
+
+class MailLinkRow(Base):
+    """The one-click unsubscribe token of an e-mail subscriber, written into every message
+    it is sent (List-Unsubscribe)."""
+
+    __tablename__ = "mail_links"
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]

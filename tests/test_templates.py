@@ -43,6 +43,7 @@ from schedulers.data import load_catalog
 from schedulers.dispatch import ConsoleChannel
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store, StoredRound
+from tests.bot.local_smtp import smtp_server
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -91,6 +92,16 @@ SHOWN_BY = {
     "web/index.html.j2": "web_index.html",
     "web/not_found.html.j2": "web_not_found.html",
     "web/policy.html.j2": "web_policy.html",
+    "web/_calendar.html.j2": "web_check.html",
+    "web/check.html.j2": "web_check.html",
+    "web/message.html.j2": "web_signup.html",
+    "web/confirm.html.j2": "web_signup.html",
+    "web/subscribed.html.j2": "web_signup.html",
+    "web/unsubscribe.html.j2": "web_signup.html",
+    "mail/confirm.txt.j2": "mail_signup.txt",
+    "mail/welcome.txt.j2": "mail_signup.txt",
+    "mail/footer.txt.j2": "mail_signup.txt",
+    "mail/message.html.j2": "mail_signup.txt",
 }
 
 
@@ -300,6 +311,52 @@ def test_web_pages(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
         missing = client.get("/policies/no-such-policy")
         assert missing.status_code == 404
         golden("web_not_found.html", missing.text)
+
+
+def test_signup_pages_and_mails(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
+    """我能申报什么 in WeChat's browser, the e-mail sign-up's pages and its two mails (text and
+    HTML), with the random tokens masked."""
+    with smtp_server() as (box, port):
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'huiqi.db'}",
+            public_url="https://huiqi.example.cn",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_tls="none",
+            smtp_from="鄂州市经信局惠企政策提醒 <noreply@huiqi.example.cn>",
+        )
+        app = create_app(settings, WORLD, clock=lambda: NOW, channels={})
+        wechat = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0.50"}
+        form = {
+            "industry": "汽车",
+            "employees": "180",
+            "revenue": "1.2亿",
+            "qualifications": "高新技术企业",
+            "name": "鄂州某汽车零部件有限公司",
+        }
+        with TestClient(app) as client:
+            golden("web_check.html", client.get("/check", params=form, headers=wechat).text)
+            pages = [client.post("/email/subscribe", data=form | {"address": "bad"}).text]
+            pages.append(client.post("/email/subscribe", data=form | {"address": "a@b.cn"}).text)
+            body = box.messages[0].get_body(preferencelist=("plain",))
+            assert body is not None
+            token = body.get_content().split("/email/confirm?t=")[1].split()[0]
+            pages.append(client.get("/email/confirm", params={"t": token}).text)
+            pages.append(client.post("/email/confirm", data={"t": token}).text)
+            unsubscribe = box.messages[1]["List-Unsubscribe"].strip("<>")
+            pages.append(client.get(unsubscribe).text)
+            pages.append(client.post(unsubscribe).text)
+    masked = re.compile(r"(t=|/feeds/e/|%2Fe%2F|value=\")[A-Za-z0-9_-]{20,}")
+    shown = masked.sub(r"\1…", "\n<!-- next page -->\n".join(pages))
+    golden("web_signup.html", re.sub(r'<path[^>]*d="[^"]+"', '<path d="…"', shown))  # the QR
+    mails = []
+    for mail in box.messages:
+        mails.append(f"Subject: {mail['Subject']}\nList-Unsubscribe: {mail['List-Unsubscribe']}")
+        for kind in ("plain", "html"):
+            part = mail.get_body(preferencelist=(kind,))
+            assert part is not None
+            mails.append(part.get_content())
+    golden("mail_signup.txt", masked.sub(r"\1…", "\n==\n".join(mails)))
 
 
 # Arguments for every phrase of templates/chat/phrases: each is rendered for a chat with

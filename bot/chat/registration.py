@@ -16,6 +16,7 @@ from subscriptions import (
     SIZE_NAMES,
     Context,
     ProfileError,
+    Vocab,
     classify,
     match,
     normalize_industry,
@@ -25,6 +26,19 @@ from subscriptions import (
 KIND = "register"  # the kind of this feature's drafts in the store
 NOTHING = {"无", "没有", "跳过", "不填", "略", "none", "-"}  # a question skipped in words
 CONFIRM = {"确认", "确定", "是", "对", "好", "好的", "ok", "确认登记"}  # the confirmation typed
+
+
+def industry_matches(vocab: Vocab, text: str) -> tuple[Any, list[Any]]:
+    """The industry group a word names (if any: 汽车, 光电子) and the GB/T divisions it or
+    the word covers, for registration in chat and on the web alike."""
+    term = vocab.find("industry_groups", text)
+    divisions = term.divisions if term else ()
+    matches = [
+        d
+        for d in vocab.industries.divisions.values()
+        if d.code in divisions or (text and text in d.name)
+    ]
+    return term, matches
 
 
 @dataclass
@@ -270,15 +284,7 @@ class Registration(Talk):
         return self.tell(who, "confirm", () if who.typed else buttons, p=draft.profile)
 
     def _industry_matches(self, text: str) -> tuple[Any, list[Any]]:
-        """The industry group a word names (if any) and the divisions it or the word covers."""
-        term = self.world.vocab.find("industry_groups", text)
-        divisions = term.divisions if term else ()
-        matches = [
-            d
-            for d in self.world.vocab.industries.divisions.values()
-            if d.code in divisions or (text and text in d.name)
-        ]
-        return term, matches
+        return industry_matches(self.world.vocab, text)
 
     def _industry_text(self, who: Who, draft: Draft, text: str) -> list[Reply]:
         industries = self.world.vocab.industries

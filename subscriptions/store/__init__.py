@@ -1,8 +1,9 @@
 """The database store: a few repositories over one database.
 
 `registry` (enterprises, subscribers, preferences), `rounds`, `outbox` (queued messages, claims,
-results, the delivery log, announcements), `tokens` (private feed links) and `chats` (replay
-memory, conversations in progress). Each multi-step operation is one transaction.
+results, the delivery log, announcements), `tokens` (private feed links), `chats` (replay
+memory, conversations in progress) and `mail` (e-mail sign-ups, unsubscribe links).
+Each multi-step operation is one transaction.
 
 SQLite by default (WAL), PostgreSQL for several dispatcher processes (rows are claimed with
 SELECT ... FOR UPDATE SKIP LOCKED). The schema is managed by Alembic migrations.
@@ -38,6 +39,7 @@ from subscriptions.store._db import (
     migrate,
 )
 from subscriptions.store.chats import Chats
+from subscriptions.store.mail import SIGNUP_LIFETIME, Mail, Signup
 from subscriptions.store.outbox import Outbox
 from subscriptions.store.registry import Registry
 from subscriptions.store.rounds import Rounds
@@ -56,6 +58,7 @@ class Store:
         self.outbox = Outbox(self._sessions, dialect)
         self.tokens = Tokens(self._sessions, dialect)
         self.chats = Chats(self._sessions, dialect)
+        self.mail = Mail(self._sessions, dialect)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -88,16 +91,19 @@ __all__ = [
     "PENDING",
     "SENDING",
     "SENT",
+    "SIGNUP_LIFETIME",
     "UNCERTAIN",
     "ChatDraft",
     "Chats",
     "Claimed",
     "DeliveryStats",
     "Enterprise",
+    "Mail",
     "Outbox",
     "Registry",
     "ReminderSettings",
     "Rounds",
+    "Signup",
     "Status",
     "Store",
     "StoredAnnouncement",

@@ -68,6 +68,7 @@ class Subscription:
     muted_categories: frozenset[str]
     created_at: dt.datetime
     matches: tuple[str, ...] | None  # policy ids, None until matched
+    weekly: bool = False  # a weekly digest instead of a message at each round
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class ReminderSettings:
     send_time: str
     muted_policies: tuple[str, ...]
     muted_categories: tuple[str, ...]
+    weekly: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,11 +125,12 @@ class Registry(Repository):
         now: dt.datetime,
         offsets: Sequence[int] = DEFAULT_OFFSETS,
         send_time: str = DEFAULT_SEND,
+        weekly: bool = False,
     ) -> int:
         """Subscribe a subscriber to an enterprise's rounds (idempotent); return the id."""
         with self.session() as s:
             ids = (subscriber_id, enterprise_id)
-            return self._subscribe(s, ids, now, offsets=offsets, send_time=send_time)
+            return self._subscribe(s, ids, now, offsets=offsets, send_time=send_time, weekly=weekly)
 
     def _subscribe(self, s: Session, ids: tuple[int, int], now: dt.datetime, **prefs: Any) -> int:
         """`subscribe` in the caller's transaction: `ids` are (subscriber, enterprise)."""
@@ -148,6 +149,7 @@ class Registry(Repository):
                 muted_policies=[],
                 muted_categories=[],
                 created_at=now,
+                weekly=bool(prefs.get("weekly", False)),
             )
             .on_conflict_do_nothing(index_elements=["subscriber_id", "enterprise_id"])
         )
@@ -188,6 +190,7 @@ class Registry(Repository):
                     muted_categories=frozenset(sub.muted_categories),
                     created_at=sub.created_at,
                     matches=None if matches is None else tuple(matches),
+                    weekly=sub.weekly,
                 )
                 for sub, matches, channel in rows
             ]
@@ -303,6 +306,7 @@ class Registry(Repository):
                 send_time=row.send_time,
                 muted_policies=tuple(row.muted_policies),
                 muted_categories=tuple(row.muted_categories),
+                weekly=row.weekly,
             )
 
     def set_preferences(self, subscriber_id: int, **values: Any) -> None:
