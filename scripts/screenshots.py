@@ -1,4 +1,5 @@
-"""Screenshots of the public page and a policy page, at desktop and phone widths, into docs/.
+"""Screenshots of the public page, a policy page and 我能申报什么 (answered), at desktop and
+phone widths, and the answer as WeChat's browser shows it on a phone, into docs/.
 
 Usage: python scripts/screenshots.py   (needs Debian's chromium)
 """
@@ -27,7 +28,16 @@ from subscriptions.data import load_size_standard, load_vocab
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
-PAGES = {"index": "/", "policy": "/policies/talent-living-allowance-masters-doctors"}
+CHECK = "/check?industry=汽车&employees=180&revenue=1.2亿&qualifications=高新技术企业"
+PAGES = {
+    "index": "/",
+    "policy": "/policies/talent-living-allowance-masters-doctors",
+    "check": CHECK + "#result",
+}
+WECHAT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50 NetType/WIFI"
+)
 
 
 def main() -> int:
@@ -73,6 +83,13 @@ def main() -> int:
                     out = DOCS / f"{name}-{size}.png"
                     page.screenshot(path=str(out), full_page=name == "policy")
                     print(out)
+            inside = browser.new_page(
+                viewport={"width": 390, "height": 844}, user_agent=WECHAT, device_scale_factor=1
+            )
+            inside.goto(f"http://127.0.0.1:{port}{CHECK}#subscribe")
+            out = DOCS / "check-wechat-phone.png"
+            inside.screenshot(path=str(out))
+            print(out)
             browser.close()
         server.should_exit = True
         thread.join(timeout=10)

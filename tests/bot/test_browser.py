@@ -92,3 +92,40 @@ def test_public_page_lists_rounds_and_links_to_policy(site: str) -> None:
         assert page.locator("main h2").first.inner_text() == "企业“千名引硕工程”人才生活补贴"
         assert "李媛" in page.content()
         browser.close()
+
+
+def test_what_can_i_apply_for_on_a_phone(site: str, tmp_path: Path) -> None:
+    """On a phone-sized screen the form is filled and sent; the answer lists the explained
+    matches; inside WeChat's browser the calendar box says to open the system browser."""
+    from playwright.sync_api import sync_playwright
+
+    wechat = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50 NetType/WIFI"
+    )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, user_agent=wechat)
+        page = context.new_page()
+        page.goto(site + "/")
+        page.locator('a[href="/check"]').first.click()
+        page.wait_for_url("**/check")
+        page.fill('input[name="industry"]', "汽车")
+        page.fill('input[name="employees"]', "180")
+        page.fill('input[name="revenue"]', "1.2亿")
+        page.locator("details summary", has_text="已有资质").click()
+        page.check('input[value="高新技术企业"]')
+        page.locator("button", has_text="查看可申报政策").click()
+        page.wait_for_url("**/check?*")
+        heading = page.locator("h2#result").inner_text()
+        assert heading.startswith("可以申报 ")
+        assert page.locator(".card .tag", has_text="可以申报").count() >= 1
+        assert page.locator("ul.reasons li").first.inner_text()[:1] in "✓?"
+        notice = page.locator(".notice")
+        assert notice.is_visible()
+        assert "在浏览器打开" in notice.inner_text()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing wider than the phone: no sideways scrolling
+        page.screenshot(path=str(tmp_path / "check-phone.png"), full_page=True)
+        assert (tmp_path / "check-phone.png").stat().st_size > 10_000
+        browser.close()

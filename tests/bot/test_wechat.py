@@ -11,6 +11,7 @@ import os
 import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store
 from tests.bot.fake_wechat import FakeWeChat, serve_fake
+from tests.bot.fake_wecom import serve_fake as wecom_fake
+from tests.bot.local_smtp import smtp_server
 
 WORLD = World(load_catalog(), load_vocab(), load_size_standard())
 NOW = dt.datetime(2026, 11, 22, 10, 5, tzinfo=SHANGHAI).astimezone(dt.UTC)
@@ -391,15 +394,28 @@ def test_settings_of_the_official_account() -> None:
     assert admin.admins == (f"wechat:{OPENID}",)
 
 
-def test_the_account_runs_beside_the_other_channels(
-    fake: tuple[FakeWeChat, str], tmp_path: Path
-) -> None:
-    """With the account configured, /healthz lists it and the dispatcher sends on it."""
+def test_every_channel_runs_at_once(fake: tuple[FakeWeChat, str], tmp_path: Path) -> None:
+    """The official account, the WeCom app, e-mail and the console in one app: /healthz
+    lists each and the dispatcher sends on each."""
     _, base = fake
-    settings = settings_for(f"sqlite:///{tmp_path / 'huiqi.db'}", base, safe=True)
-    console = RecordingChannel(clock=lambda: NOW)
-    app = create_app(settings, WORLD, clock=lambda: NOW, channels={"console": console})
-    with TestClient(app) as client:
-        runtime: Any = client.app.state.runtime  # type: ignore[attr-defined]
-        assert set(runtime.dispatcher.channels) == {"console", "wechat"}
-        assert "wechat" in client.get("/healthz").json()["channels"]
+    with wecom_fake() as (_, wecom_base), smtp_server() as (_, smtp_port):
+        settings = replace(
+            settings_for(f"sqlite:///{tmp_path / 'huiqi.db'}", base, safe=True),
+            wecom_corp_id="ww1234567890abcdef",
+            wecom_agent_id="1000002",
+            wecom_secret=Secret("wecom-secret"),
+            wecom_token=Secret("QDG6eK"),
+            wecom_aes_key=Secret("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"),
+            wecom_api_url=wecom_base,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+            smtp_tls="none",
+            smtp_from="noreply@huiqi.example.cn",
+        )
+        assert settings.channels == ("console", "wecom", "wechat", "email")
+        console = RecordingChannel(clock=lambda: NOW)
+        app = create_app(settings, WORLD, clock=lambda: NOW, channels={"console": console})
+        with TestClient(app) as client:
+            runtime: Any = client.app.state.runtime  # type: ignore[attr-defined]
+            assert set(runtime.dispatcher.channels) == {"console", "wecom", "wechat", "email"}
+            assert set(client.get("/healthz").json()["channels"]) >= {"wecom", "wechat", "email"}
