@@ -330,6 +330,11 @@ def email_channel(
         password=settings.smtp_password,
     )
     log.info("email: %s:%d (%s) from %s", server.host, server.port, server.tls, server.sender)
+    if server.tls == "none" and server.host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning(
+            "email: HUIQI_SMTP_TLS=none to %s: mail and the login cross the network in clear",
+            server.host,
+        )
     return EmailChannel(server, store, settings.base_url, clock)
 
 
