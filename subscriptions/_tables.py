@@ -265,3 +265,62 @@ class MailLinkRow(Base):
     )
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
+
+
+class ConsoleUserRow(Base):
+    """A staff account of the web console: its role and its Argon2 password hash."""
+
+    __tablename__ = "console_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(10))  # viewer | editor | admin
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+    password_changed_at: Mapped[dt.datetime]
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in console session; the cookie carries the token, the table its digest, so that
+    signing out or a changed password ends it everywhere."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("console_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime]
+    seen_at: Mapped[dt.datetime]
+
+
+class ConsoleFailureRow(Base):
+    """A failed console sign-in, by account name and by client address (throttling)."""
+
+    __tablename__ = "console_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), index=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class ConsoleKeyRow(Base):
+    """A key the console keeps for itself (the cookie signing key), made once, shared by every
+    process on the database."""
+
+    __tablename__ = "console_keys"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime]
+
+
+class AuditRow(Base):
+    """Every change made in the console or by the admin command: who, when, what, before and
+    after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

@@ -2,7 +2,8 @@
 
 `registry` (enterprises, subscribers, preferences), `rounds`, `outbox` (queued messages, claims,
 results, the delivery log, announcements), `tokens` (private feed links), `chats` (replay
-memory, conversations in progress) and `mail` (e-mail sign-ups, unsubscribe links).
+memory, conversations in progress), `mail` (e-mail sign-ups, unsubscribe links) and `console`
+(staff accounts, sessions, the audit log).
 Each multi-step operation is one transaction.
 
 SQLite by default (WAL), PostgreSQL for several dispatcher processes (rows are claimed with
@@ -39,6 +40,7 @@ from subscriptions.store._db import (
     migrate,
 )
 from subscriptions.store.chats import Chats
+from subscriptions.store.console import ROLES, AuditEntry, Console, StaffUser, UserExists
 from subscriptions.store.mail import SIGNUP_LIFETIME, Mail, Signup
 from subscriptions.store.outbox import Outbox
 from subscriptions.store.registry import Registry
@@ -59,6 +61,7 @@ class Store:
         self.tokens = Tokens(self._sessions, dialect)
         self.chats = Chats(self._sessions, dialect)
         self.mail = Mail(self._sessions, dialect)
+        self.console = Console(self._sessions, dialect)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -89,13 +92,16 @@ __all__ = [
     "FAILED",
     "MIGRATIONS",
     "PENDING",
+    "ROLES",
     "SENDING",
     "SENT",
     "SIGNUP_LIFETIME",
     "UNCERTAIN",
+    "AuditEntry",
     "ChatDraft",
     "Chats",
     "Claimed",
+    "Console",
     "DeliveryStats",
     "Enterprise",
     "Mail",
@@ -104,12 +110,14 @@ __all__ = [
     "ReminderSettings",
     "Rounds",
     "Signup",
+    "StaffUser",
     "Status",
     "Store",
     "StoredAnnouncement",
     "StoredRound",
     "Subscription",
     "Tokens",
+    "UserExists",
     "make_engine",
     "migrate",
 ]
