@@ -32,6 +32,8 @@ from bot._settings import Settings
 from bot._signup import CONFIRM_PATH, SUBSCRIBE_PATH, signup_routes
 from bot._web import create_web_app
 from bot._wecom import CallbackError, handle_message
+from bot.console import BODY_CAPS as CONSOLE_CAPS
+from bot.console import console_routes
 from schedulers import Channel, local_date
 from subscriptions.store import Store
 
@@ -46,12 +48,14 @@ def create_app(
     clock: Callable[[], dt.datetime] = _clock.now,
     channels: dict[str, Channel] | None = None,
     wait_for_http: bool = False,
+    console_fetch_private: bool = False,
 ) -> Starlette:
     """The ASGI app: the web pages and feeds, the Telegram webhook and the WeCom callback.
 
     Its lifespan assembles the running parts (`bot._build.start`) and keeps them in
     `app.state.runtime`; the backlog of due reminders goes out once HTTP is up: with
-    `wait_for_http` once the server sets `app.state.http_up`, otherwise at once."""
+    `wait_for_http` once the server sets `app.state.http_up`, otherwise at once.
+    `console_fetch_private`: the console may fetch notices from this machine's network (tests)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -194,7 +198,15 @@ def create_app(
         public_url=settings.public_url,
         wechat_qr=settings.wechat_qr_url,
     )
+    console = console_routes(
+        world,
+        store=current_store,
+        clock=clock,
+        public_url=settings.public_url,
+        fetch_private=console_fetch_private,
+    )
     routes = [
+        *console,
         *signup,
         *web.routes,
         Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"]),
@@ -208,6 +220,7 @@ def create_app(
         SUBSCRIBE_PATH: limits.FORM_BODY,
         CONFIRM_PATH: limits.FORM_BODY,
         UNSUBSCRIBE_PATH: limits.FORM_BODY,
+        **CONSOLE_CAPS,
     }
     middleware = [Middleware(limits.RequestLimits, caps=callbacks), *web.user_middleware]
     outer = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -537,6 +537,128 @@ def rounds_withdraw(key: str, reason: str, yes: bool) -> None:
     click.echo(f"{key}: withdrawn (version {new.version}); {notices} withdrawal notices queued")
 
 
+@cli.group("admin")
+def admin_group() -> None:
+    """Accounts of the web console (/admin): add, change a password or role, disable, list."""
+
+
+ROLE = click.Choice(["admin", "editor", "viewer"])
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A new password from a hidden prompt (asked twice) or from standard input."""
+    from bot.console._auth import password_problem
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(f"密码未设置：{problem}")
+    return password
+
+
+@admin_group.command("add-user")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=ROLE,
+    required=True,
+    help="viewer reads; editor also publishes, withdraws, imports; admin also reads the audit log.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)."
+)
+def admin_add_user(name: str, role: str, password_stdin: bool) -> None:
+    """Open a console account NAME with ROLE; the password is asked (hidden, twice)."""
+    from bot.console._auth import hash_password
+    from subscriptions.store.console import UserExists
+
+    name = name.strip()
+    if not name or len(name) > 64 or any(c.isspace() or ord(c) < 32 for c in name):
+        raise click.UsageError("NAME: 1 to 64 characters, no spaces")
+    password = _new_password(password_stdin)
+    store = _store()
+    try:
+        now = _clock.now()
+        try:
+            user = store.console.add_user(name, role, hash_password(password), now=now)
+        except UserExists:
+            raise click.ClickException(
+                f"account {name!r} exists; `huiqi admin passwd` changes its password"
+            ) from None
+        store.console.record("cli", "user.add", name, now=now, after={"role": role})
+    finally:
+        store.close()
+    click.echo(f"{user.name}: {role} account opened")
+
+
+@admin_group.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def admin_passwd(name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME; its sessions end."""
+    from bot.console._auth import hash_password
+
+    password = _new_password(password_stdin)
+    store = _store()
+    try:
+        now = _clock.now()
+        if store.console.update_user(name, password_hash=hash_password(password), now=now) is None:
+            raise click.ClickException(f"no account {name!r}; `huiqi admin list` lists them")
+        store.console.record("cli", "user.passwd", name, now=now)
+    finally:
+        store.close()
+    click.echo(f"{name}: password changed, sessions ended")
+
+
+@admin_group.command("set-role")
+@click.argument("name")
+@click.argument("role", type=ROLE)
+def admin_set_role(name: str, role: str) -> None:
+    """Give NAME another role."""
+    store = _store()
+    try:
+        now = _clock.now()
+        found = store.console.update_user(name, role=role, now=now)
+        if found is None:
+            raise click.ClickException(f"no account {name!r}; `huiqi admin list` lists them")
+        store.console.record(
+            "cli", "user.role", name, now=now, before={"role": found[0].role}, after={"role": role}
+        )
+    finally:
+        store.close()
+    click.echo(f"{name}: {role}")
+
+
+@admin_group.command("disable")
+@click.argument("name")
+def admin_disable(name: str) -> None:
+    """Disable NAME: it can no longer sign in, and its sessions end."""
+    store = _store()
+    try:
+        now = _clock.now()
+        if store.console.update_user(name, active=False, now=now) is None:
+            raise click.ClickException(f"no account {name!r}; `huiqi admin list` lists them")
+        store.console.record("cli", "user.disable", name, now=now, after={"active": False})
+    finally:
+        store.close()
+    click.echo(f"{name}: disabled")
+
+
+@admin_group.command("list")
+def admin_list() -> None:
+    """Every console account with its role."""
+    store = _store()
+    try:
+        users = store.console.users()
+    finally:
+        store.close()
+    for u in users:
+        click.echo(f"{u.name}\t{u.role}\t{'active' if u.active else 'disabled'}")
+
+
 @cli.command()
 @click.option("--demo", is_flag=True, help="Start with demonstration data.")
 def serve(demo: bool) -> None:

@@ -17,6 +17,7 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "start": ("start", "开始"),
     "help": ("help", "帮助", "菜单", "?", "？"),
     "register": ("register", "注册", "登记"),
+    "bind": ("bind", "绑定", "邀请码"),
     "profile": ("profile", "我的资料", "资料"),
     "match": ("match", "可申报", "匹配"),
     "upcoming": ("upcoming", "近期", "近期申报"),

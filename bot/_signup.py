@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +20,7 @@ from bot._commands import amount_wan
 from bot._email import UNSUBSCRIBE_PATH, EmailChannel, valid_address
 from bot._service import World, replan, round_book
 from bot._views import environment
-from bot._web import calendar_links
+from bot._web import calendar_links, qr_svg
 from bot.chat.registration import industry_matches
 from schedulers import known_of, local_date, next_round
 from subscriptions import (
@@ -38,9 +38,14 @@ from subscriptions.store import SIGNUP_LIFETIME, Store
 log = logging.getLogger("huiqi.web")
 
 CHECK_PATH = "/check"
+JOIN_PATH = "/join"  # /join/<code>: an enterprise the bureau invited
+INVITE = "_invite"  # in a sign-up's stored profile: the invitation it came from
 SUBSCRIBE_PATH = "/email/subscribe"
 CONFIRM_PATH = "/email/confirm"
 SIGNUPS_PER_DAY = 3  # confirmation mails to one address a day: the form cannot mail-bomb
+INVALID_INVITE = (
+    "这个邀请链接无效或已更换，请联系经信局重新获取；也可以在“我能申报什么”页面自行订阅。"
+)
 FIELDS = ("industry", "employees", "revenue", "district", "name")
 
 
@@ -176,8 +181,15 @@ def signup_routes(
             return page("message", 404, title="本站未开通邮件提醒", text="请关注公众号或订阅日历。")
         form = await request.form(max_files=0, max_fields=80)
         address = valid_address(str(form.get("address") or ""))
-        answer = read_form(world, form)
-        name = str(form.get("name") or "").strip()
+        invited = opened.registry.invited(str(form.get("invite") or ""))
+        if form.get("invite") and invited is None:
+            return page("message", 404, title="邀请链接无效", text=INVALID_INVITE, back=True)
+        if invited is not None:  # the bureau's record: nothing to fill in but the address
+            answer = Answer({**invited.profile, "name": invited.name, INVITE: form.get("invite")})
+            name = invited.name
+        else:
+            answer = read_form(world, form)
+            name = str(form.get("name") or "").strip()
         problems = list(answer.errors)
         if address is None:
             problems.insert(0, "请填写有效的邮箱地址，如 hr@example.cn。")
@@ -231,7 +243,23 @@ def signup_routes(
         subscriber = opened.registry.subscriber(
             "email", signup.address, display_name=str(signup.profile["name"]), now=now
         )
-        enterprise = opened.registry.register(subscriber, signup.profile, now=now)
+        invited = opened.registry.invited(str(signup.profile.get(INVITE) or ""))
+        if INVITE in signup.profile and invited is None:
+            return page("message", 404, title="邀请链接无效", text=INVALID_INVITE)
+        if invited is not None:
+            other = opened.registry.join(subscriber, invited.id, now=now)
+            if other is not None:
+                return page(
+                    "message",
+                    409,
+                    title="该邮箱已订阅其他企业",
+                    text=f"{signup.address} 已订阅“{other.name}”的提醒。如要改为“{invited.name}”，"
+                    "请先用提醒邮件底部的退订链接退订，再打开邀请链接。",
+                )
+            enterprise = invited.id
+            signup = replace(signup, profile=invited.profile | {"name": invited.name})
+        else:
+            enterprise = opened.registry.register(subscriber, signup.profile, now=now)
         opened.registry.set_preferences(subscriber, weekly=signup.weekly)
         replan(opened, world, now=now, only={subscriber})
         feed = f"{base(request)}/feeds/e/{opened.tokens.issue_token(enterprise, now=now)}.ics"
@@ -279,8 +307,28 @@ def signup_routes(
         opened.outbox.deactivate(subscriber, "邮件一键退订")
         return page("message", title="已退订", text=f"{address} 不会再收到申报提醒。")
 
+    async def join(request: Request) -> Response:
+        opened = store()
+        if opened is None:
+            return Response("服务正在启动，请稍后再试", status_code=503)
+        code = request.path_params["code"][:20]
+        invited = opened.registry.invited(code)
+        if invited is None:
+            return page("message", 404, title="邀请链接无效", text=INVALID_INVITE)
+        link = f"{base(request)}{JOIN_PATH}/{code}"
+        return page(
+            "join",
+            name=invited.name,
+            code=code.upper(),
+            qr=qr_svg(link),
+            email_on=email() is not None,
+            wechat_qr=wechat_qr,
+            lifetime=SIGNUP_LIFETIME.days,
+        )
+
     return [
         Route(CHECK_PATH, check),
+        Route(JOIN_PATH + "/{code}", join),
         Route(SUBSCRIBE_PATH, subscribe, methods=["POST"]),
         Route(CONFIRM_PATH, confirm, methods=["GET", "POST"]),
         Route(UNSUBSCRIBE_PATH, unsubscribe, methods=["GET", "POST"]),

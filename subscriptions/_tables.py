@@ -324,3 +324,15 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(String(200))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class InvitationRow(Base):
+    """The invitation code of an enterprise (one at a time): whoever sends it in a chat, or
+    signs up by e-mail from its link, is subscribed to this enterprise's record."""
+
+    __tablename__ = "invitations"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[dt.datetime]

@@ -102,6 +102,20 @@ SHOWN_BY = {
     "mail/welcome.txt.j2": "mail_signup.txt",
     "mail/footer.txt.j2": "mail_signup.txt",
     "mail/message.html.j2": "mail_signup.txt",
+    "console/_round.html.j2": "console_pages.html",
+    "console/audit.html.j2": "console_pages.html",
+    "console/base.html.j2": "console_pages.html",
+    "console/dashboard.html.j2": "console_pages.html",
+    "console/deliveries.html.j2": "console_pages.html",
+    "console/enterprises.html.j2": "console_pages.html",
+    "console/import.html.j2": "console_pages.html",
+    "console/invite.html.j2": "console_pages.html",
+    "console/login.html.j2": "console_pages.html",
+    "console/message.html.j2": "console_pages.html",
+    "console/policies.html.j2": "console_pages.html",
+    "console/publish.html.j2": "console_pages.html",
+    "console/rounds.html.j2": "console_pages.html",
+    "web/join.html.j2": "web_join.html",
 }
 
 
@@ -382,6 +396,10 @@ PHRASE_ARGS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "registration": {
+        "bind_usage": {},
+        "bind_unknown": {"code": "ZZZZ9999"},
+        "bind_other": {"current": "甲公司", "name": "乙公司"},
+        "bound": {"name": "乙公司"},
         "unknown_keys": {"keys": ("颜色", "尺寸")},
         "guided_start": {},
         "no_industry": {"word": "量子点"},
@@ -552,4 +570,107 @@ def test_a_reminder_of_a_policy_without_a_number_names_the_hotline(tmp_path: Pat
     )
     assert "咨询：" not in render_message(
         with_phone, CHANNELS["wecom"], public_url="https://h.example"
+    )
+
+
+def test_console_pages(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
+    """The console's pages in the order an officer meets them (tokens masked), and the public
+    page of an invitation."""
+    from bot.console._auth import hash_password
+    from tests.bot.test_console import NOTICE, PASSWORD
+
+    url = f"sqlite:///{tmp_path / 'huiqi.db'}"
+    store = Store.open(url)
+    store.console.add_user("guan", "admin", hash_password(PASSWORD), now=NOW)
+    store.console.add_user("cha", "viewer", hash_password(PASSWORD), now=NOW)
+    store.close()
+    settings = Settings(database_url=url, public_url="https://huiqi.example.cn")
+    app = create_app(settings, WORLD, clock=lambda: NOW, channels={})
+    pages: list[str] = []
+    token = re.compile(r'name="csrf" value="[0-9a-f]{64}"')
+
+    def csrf(text: str) -> str:
+        found = re.search(r'name="csrf" value="([0-9a-f]{64})"', text)
+        assert found is not None
+        return found.group(1)
+
+    with TestClient(app, base_url="https://huiqi.example.cn", follow_redirects=True) as client:
+        login = client.get("/admin/login")
+        pages.append(
+            client.post(
+                "/admin/login",
+                data={"name": "guan", "password": "wrong-password", "csrf": csrf(login.text)},
+            ).text
+        )
+        signed = client.post(
+            "/admin/login", data={"name": "guan", "password": PASSWORD, "csrf": csrf(login.text)}
+        )
+        pages.append(signed.text)  # the dashboard
+        form = csrf(signed.text)
+        pages.append(client.get("/admin/publish").text)
+        pages.append(
+            client.post("/admin/publish", data={"csrf": form, "step": "read", "text": NOTICE}).text
+        )
+        pages.append(
+            client.post(
+                "/admin/publish",
+                data={
+                    "csrf": form,
+                    "step": "confirm",
+                    "text": NOTICE,
+                    "policy": TALENT,
+                    "open": "2026-12-07",
+                    "close": "2026-12-28",
+                },
+            ).text
+        )  # the rounds, with what was published
+        sheet = "企业名称,行业,从业人数\n鄂州新材料,C30,85\n错误的行,C30,很多\n".encode()
+        pages.append(client.get("/admin/enterprises/import").text)
+        preview = client.post(
+            "/admin/enterprises/import",
+            data={"csrf": form, "step": "preview"},
+            files={"file": ("名单.csv", sheet, "text/csv")},
+        ).text
+        pages.append(preview)
+        payload = re.search(r'name="payload" value="([^"]+)"', preview)
+        assert payload is not None
+        listed = client.post(
+            "/admin/enterprises/import",
+            data={
+                "csrf": form,
+                "step": "confirm",
+                "payload": payload.group(1),
+                "filename": "名单.csv",
+            },
+        ).text
+        pages.append(listed)
+        eid = re.search(r"/admin/enterprises/(\d+)/invite", listed)
+        assert eid is not None
+        invite = client.get(f"/admin/enterprises/{eid.group(1)}/invite").text
+        pages.append(invite)
+        code = re.search(r"绑定 ([A-Z2-9]{8})", invite)
+        assert code is not None
+        pages.append(client.get("/admin/deliveries").text)
+        pages.append(client.get("/admin/policies", params={"status": "open"}).text)
+        pages.append(client.get("/admin/audit").text)
+        join = client.get(f"/join/{code.group(1)}").text
+        client.post("/admin/logout", data={"csrf": form})
+        viewer = client.get("/admin/login")
+        client.post(
+            "/admin/login", data={"name": "cha", "password": PASSWORD, "csrf": csrf(viewer.text)}
+        )
+        pages.append(
+            client.post(
+                "/admin/enterprises/invite",
+                data={"csrf": csrf(client.get("/admin").text), "enterprise": eid.group(1)},
+            ).text
+        )  # a viewer refused
+    shown = token.sub('name="csrf" value="…"', "\n<!-- next page -->\n".join(pages))
+    shown = re.sub(r'name="payload" value="[^"]+"', 'name="payload" value="…"', shown)
+    shown = shown.replace(code.group(1), "CODE").replace(code.group(1).lower(), "code")
+    shown = re.sub(r'<path[^>]*d="[^"]+"', '<path d="…"', shown)
+    golden("console_pages.html", shown)
+    golden(
+        "web_join.html",
+        re.sub(r'<path[^>]*d="[^"]+"', '<path d="…"', join.replace(code.group(1), "CODE")),
     )

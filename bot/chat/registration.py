@@ -63,7 +63,7 @@ class Registration(Talk):
     phrases: str = "registration"
 
     def commands(self) -> dict[str, Handler]:
-        return {"register": self.register, "profile": self.profile}
+        return {"register": self.register, "profile": self.profile, "bind": self.bind}
 
     def buttons(self) -> dict[str, ButtonHandler]:
         return {"reg": self.button}
@@ -117,6 +117,28 @@ class Registration(Talk):
         self.store.registry.register(subscriber, stored, now=self.clock())
         replan(self.store, self.world, now=self.clock(), only={subscriber})
         return self._say_registered(who, profile.name, stored)
+
+    def bind(self, who: Who, cmd: Command) -> list[Reply]:
+        """绑定 CODE: follow the enterprise the bureau invited this chat to (its record, not a
+        second one made by registering again)."""
+        refused = self.private_only(who)
+        if refused:
+            return refused
+        code = "".join(cmd.args)[:40]
+        if not code:
+            return self.tell(who, "bind_usage")
+        enterprise = self.store.registry.invited(code)
+        if enterprise is None:
+            return self.tell(who, "bind_unknown", code=code)
+        subscriber = self.subscriber(who)
+        other = self.store.registry.join(subscriber, enterprise.id, now=self.clock())
+        if other is not None:
+            return self.tell(who, "bind_other", current=other.name, name=enterprise.name)
+        self.store.chats.take_draft(who.channel, who.chat, KIND)
+        replan(self.store, self.world, now=self.clock(), only={subscriber})
+        return self.tell(who, "bound", name=enterprise.name) + self._say_registered(
+            who, enterprise.name, enterprise.profile
+        )
 
     def profile(self, who: Who, cmd: Command) -> list[Reply]:
         found = self.own(who)

@@ -90,6 +90,8 @@ class ChatService(Talk):
         """/start, and /start register from a group's 私聊继续登记 link."""
         if cmd.args and cmd.args[0] == "register":
             return self.registration.register(who, Command("register"))
+        if cmd.args and cmd.args[0].startswith("join-"):  # t.me/<bot>?start=join-CODE
+            return self.registration.bind(who, Command("bind", (cmd.args[0][5:],)))
         return self.help(who, cmd)
 
     def help(self, who: Who, cmd: Command) -> list[Reply]:

@@ -3,7 +3,8 @@
 `registry` (enterprises, subscribers, preferences), `rounds`, `outbox` (queued messages, claims,
 results, the delivery log, announcements), `tokens` (private feed links), `chats` (replay
 memory, conversations in progress), `mail` (e-mail sign-ups, unsubscribe links) and `console`
-(staff accounts, sessions, the audit log).
+(staff accounts, sessions, the audit log), `reports` (what the console's dashboard and
+delivery log read).
 Each multi-step operation is one transaction.
 
 SQLite by default (WAL), PostgreSQL for several dispatcher processes (rows are claimed with
@@ -40,7 +41,15 @@ from subscriptions.store._db import (
     migrate,
 )
 from subscriptions.store.chats import Chats
-from subscriptions.store.console import ROLES, AuditEntry, Console, StaffUser, UserExists
+from subscriptions.store.console import (
+    ROLES,
+    AuditEntry,
+    Console,
+    DeliveryLine,
+    Reports,
+    StaffUser,
+    UserExists,
+)
 from subscriptions.store.mail import SIGNUP_LIFETIME, Mail, Signup
 from subscriptions.store.outbox import Outbox
 from subscriptions.store.registry import Registry
@@ -62,6 +71,7 @@ class Store:
         self.chats = Chats(self._sessions, dialect)
         self.mail = Mail(self._sessions, dialect)
         self.console = Console(self._sessions, dialect)
+        self.reports = Reports(self._sessions, dialect)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -102,12 +112,14 @@ __all__ = [
     "Chats",
     "Claimed",
     "Console",
+    "DeliveryLine",
     "DeliveryStats",
     "Enterprise",
     "Mail",
     "Outbox",
     "Registry",
     "ReminderSettings",
+    "Reports",
     "Rounds",
     "Signup",
     "StaffUser",

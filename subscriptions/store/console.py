@@ -16,13 +16,19 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from subscriptions._tables import (
+    AnswerRow,
     AuditRow,
     ConsoleFailureRow,
     ConsoleKeyRow,
     ConsoleSessionRow,
     ConsoleUserRow,
+    DeliveryRow,
+    EnterpriseRow,
+    OutboxRow,
+    SubscriberRow,
+    SubscriptionRow,
 )
-from subscriptions.store._db import Repository
+from subscriptions.store._db import SENT, Repository
 
 ROLES = ("viewer", "editor", "admin")  # each may do what the ones before it may
 
@@ -245,3 +251,133 @@ def _user(row: ConsoleUserRow) -> StaffUser:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryLine:
+    """One line of the delivery log: an attempt (or a drop) of one reminder, with its answer."""
+
+    at: dt.datetime
+    round_key: str
+    round_version: int
+    kind: str
+    channel: str
+    address: str
+    subscriber: str
+    enterprises: tuple[str, ...]
+    result: str
+    detail: str
+
+
+class Reports(Repository):
+    """What the console's dashboard and delivery log read."""
+
+    def delivery_log(
+        self,
+        *,
+        round_key: str | None = None,
+        enterprise_id: int | None = None,
+        limit: int = 500,
+    ) -> list[DeliveryLine]:
+        """The newest attempts first, of one round and/or one enterprise's subscribers."""
+        with self.session() as s:
+            query = (
+                select(DeliveryRow, OutboxRow, SubscriberRow)
+                .join(OutboxRow, DeliveryRow.outbox_id == OutboxRow.id)
+                .join(SubscriberRow, OutboxRow.subscriber_id == SubscriberRow.id)
+                .order_by(DeliveryRow.at.desc(), DeliveryRow.id.desc())
+                .limit(limit)
+            )
+            if round_key is not None:
+                query = query.where(OutboxRow.round_key == round_key)
+            if enterprise_id is not None:
+                followers = select(SubscriptionRow.subscriber_id).where(
+                    SubscriptionRow.enterprise_id == enterprise_id
+                )
+                query = query.where(OutboxRow.subscriber_id.in_(followers))
+            found = s.execute(query).all()
+            ids = {o.subscriber_id for _, o, _ in found}
+            names: dict[int, list[str]] = {}
+            if ids:
+                rows = s.execute(
+                    select(SubscriptionRow.subscriber_id, EnterpriseRow.name)
+                    .join(EnterpriseRow, SubscriptionRow.enterprise_id == EnterpriseRow.id)
+                    .where(SubscriptionRow.subscriber_id.in_(ids))
+                    .order_by(EnterpriseRow.name)
+                )
+                for sid, name in rows:
+                    names.setdefault(int(sid), []).append(str(name))
+            return [
+                DeliveryLine(
+                    d.at,
+                    o.round_key,
+                    o.round_version,
+                    o.kind,
+                    sub.channel,
+                    sub.address,
+                    sub.display_name or "",
+                    tuple(names.get(o.subscriber_id, ())),
+                    d.result,
+                    d.detail or "",
+                )
+                for d, o, sub in found
+            ]
+
+    def results_since(self, since: dt.datetime) -> dict[str, int]:
+        """Delivery log lines per result (sent, retry, failed, dead, dropped...) since a moment."""
+        with self.session() as s:
+            rows = s.execute(
+                select(DeliveryRow.result, func.count())
+                .where(DeliveryRow.at >= since)
+                .group_by(DeliveryRow.result)
+            )
+            return {str(r): int(n) for r, n in rows}
+
+    def told(self) -> dict[str, int]:
+        """Per round key: how many subscribers were sent a message of it."""
+        with self.session() as s:
+            rows = s.execute(
+                select(OutboxRow.round_key, func.count(func.distinct(OutboxRow.subscriber_id)))
+                .where(OutboxRow.status == SENT)
+                .group_by(OutboxRow.round_key)
+            )
+            return {str(k): int(n) for k, n in rows}
+
+    def answered(self) -> dict[str, dict[str, int]]:
+        """Per round key: subscribers per answer (applied, not_interested)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(
+                    AnswerRow.round_key,
+                    AnswerRow.choice,
+                    func.count(func.distinct(AnswerRow.subscriber_id)),
+                ).group_by(AnswerRow.round_key, AnswerRow.choice)
+            )
+            out: dict[str, dict[str, int]] = {}
+            for key, choice, n in rows:
+                out.setdefault(str(key), {})[str(choice)] = int(n)
+            return out
+
+    def enterprise_channels(self) -> dict[int, tuple[str, ...]]:
+        """Per enterprise id: the channels of its active subscribers."""
+        with self.session() as s:
+            rows = s.execute(
+                select(SubscriptionRow.enterprise_id, SubscriberRow.channel)
+                .join(SubscriberRow, SubscriptionRow.subscriber_id == SubscriberRow.id)
+                .where(SubscriberRow.active.is_(True))
+                .distinct()
+            )
+            out: dict[int, set[str]] = {}
+            for eid, channel in rows:
+                out.setdefault(int(eid), set()).add(str(channel))
+            return {k: tuple(sorted(v)) for k, v in out.items()}
+
+    def matched(self) -> dict[str, int]:
+        """Per policy id: how many enterprises match it (eligible or possible), as last cached."""
+        out: dict[str, int] = {}
+        with self.session() as s:
+            lists: list[list[Any] | None] = list(s.scalars(select(EnterpriseRow.matches)))
+            for found in lists:
+                for policy_id in found or ():
+                    out[str(policy_id)] = out.get(str(policy_id), 0) + 1
+        return out

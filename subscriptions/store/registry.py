@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from subscriptions._tables import (
     DeliveryRow,
     EnterpriseRow,
     FeedTokenRow,
+    InvitationRow,
     OutboxRow,
     SubscriberRow,
     SubscriptionRow,
@@ -34,6 +36,11 @@ from subscriptions.store._db import (
 from subscriptions.store.outbox import Outbox
 
 DEFAULT_SEND = DEFAULT_SEND_TIME.strftime("%H:%M")  # stored as HH:MM, Ezhou time
+
+
+# Invitation codes: no 0/O, 1/I/L to misread when typed from a letter or a screen.
+INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+INVITE_LENGTH = 8
 
 
 class Registry(Repository):
@@ -255,9 +262,66 @@ class Registry(Repository):
         )
         return current
 
+    def invitation(self, enterprise_id: int, *, now: dt.datetime, renew: bool = False) -> str:
+        """The enterprise's invitation code, made at first ask (`renew`: a new one, and the old
+        one stops working)."""
+        with self.session() as s:
+            row = s.scalar(
+                select(InvitationRow).where(InvitationRow.enterprise_id == enterprise_id)
+            )
+            if row is not None and not renew:
+                return row.code
+            if row is not None:
+                s.delete(row)
+                s.flush()
+            code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+            s.add(InvitationRow(code=code, enterprise_id=enterprise_id, created_at=now))
+            return code
+
+    def invitations(self) -> dict[int, str]:
+        """Every enterprise's invitation code, by enterprise id."""
+        with self.session() as s:
+            return {
+                int(e): str(c)
+                for e, c in s.execute(select(InvitationRow.enterprise_id, InvitationRow.code))
+            }
+
+    def invited(self, code: str) -> Enterprise | None:
+        """The enterprise an invitation code names (any case, spaces and dashes ignored)."""
+        cleaned = "".join(c for c in code.upper() if c.isalnum())[: INVITE_LENGTH + 4]
+        if len(cleaned) != INVITE_LENGTH:
+            return None
+        with self.session() as s:
+            row = s.execute(
+                select(EnterpriseRow.id, EnterpriseRow.name, EnterpriseRow.profile)
+                .join(InvitationRow, InvitationRow.enterprise_id == EnterpriseRow.id)
+                .where(InvitationRow.code == cleaned)
+            ).first()
+            return None if row is None else Enterprise(int(row[0]), str(row[1]), dict(row[2]))
+
+    def join(
+        self, subscriber_id: int, enterprise_id: int, *, now: dt.datetime
+    ) -> Enterprise | None:
+        """Subscribe a chat or address to an enterprise it was invited to; None when done. When
+        it already follows another enterprise, that one is returned and nothing changes (one
+        chat follows one enterprise: it unsubscribes first)."""
+        with self.session() as s:
+            self._lock_subscriber(s, subscriber_id)
+            current = s.execute(
+                select(EnterpriseRow.id, EnterpriseRow.name, EnterpriseRow.profile)
+                .join(SubscriptionRow, SubscriptionRow.enterprise_id == EnterpriseRow.id)
+                .where(SubscriptionRow.subscriber_id == subscriber_id)
+                .order_by(SubscriptionRow.id)
+            ).first()
+            if current is not None and int(current[0]) != enterprise_id:
+                return Enterprise(int(current[0]), str(current[1]), dict(current[2]))
+            self._subscribe(s, (subscriber_id, enterprise_id), now)
+            return None
+
     def unregister(self, subscriber_id: int, *, now: dt.datetime) -> bool:
         """Delete a chat's registration: enterprise, subscription, links, pending reminders,
-        in one transaction (a crash leaves all of it or none)."""
+        in one transaction (a crash leaves all of it or none). An enterprise the bureau invited
+        stays, without this chat."""
         with self.session() as s:
             self._lock_subscriber(s, subscriber_id)
             current = s.scalar(
@@ -278,7 +342,8 @@ class Registry(Repository):
             )
             s.execute(delete(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber_id))
             still = s.scalar(select(func.count()).where(SubscriptionRow.enterprise_id == current))
-            if not still:
+            invited = s.scalar(select(func.count()).where(InvitationRow.enterprise_id == current))
+            if not still and not invited:  # the bureau's own records (invited) stay
                 s.execute(delete(FeedTokenRow).where(FeedTokenRow.enterprise_id == current))
                 s.execute(delete(EnterpriseRow).where(EnterpriseRow.id == current))
         return True
