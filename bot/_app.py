@@ -12,6 +12,7 @@ import hmac
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -49,13 +50,15 @@ def create_app(
     channels: dict[str, Channel] | None = None,
     wait_for_http: bool = False,
     console_fetch_private: bool = False,
+    console_data_dir: Path | None = None,
 ) -> Starlette:
     """The ASGI app: the web pages and feeds, the Telegram webhook and the WeCom callback.
 
     Its lifespan assembles the running parts (`bot._build.start`) and keeps them in
     `app.state.runtime`; the backlog of due reminders goes out once HTTP is up: with
     `wait_for_http` once the server sets `app.state.http_up`, otherwise at once.
-    `console_fetch_private`: the console may fetch notices from this machine's network (tests)."""
+    `console_fetch_private`: the console may fetch notices from this machine's network (tests);
+    `console_data_dir`: where drafted policies are saved (default: the catalog's data/)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -204,6 +207,7 @@ def create_app(
         clock=clock,
         public_url=settings.public_url,
         fetch_private=console_fetch_private,
+        **({"data_dir": console_data_dir} if console_data_dir else {}),
     )
     routes = [
         *console,

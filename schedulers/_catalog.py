@@ -70,7 +70,7 @@ class PolicyList:
 
     key: str
     name: str
-    seed: str
+    seed: str | None  # None: not from a seed document (policies drafted from notices)
     numbered: bool
     sections: tuple[str, ...] = ()
 

@@ -107,7 +107,7 @@ def load_vocabulary(data_dir: Path = DATA_DIR) -> Vocabulary:
         PolicyList(
             key=str(e["key"]),
             name=str(e["name"]),
-            seed=str(e["seed"]),
+            seed=str(e["seed"]) if e.get("seed") else None,
             numbered=bool(e.get("numbered", False)),
             sections=tuple(e.get("sections", ())),
         )
@@ -147,7 +147,7 @@ def policy_schema(vocab: Vocabulary, data_dir: Path = DATA_DIR) -> dict[str, Any
     defs["category"]["enum"] = [t.key for t in vocab.categories]
     defs["department"]["enum"] = [d.name for d in vocab.departments]
     defs["list"]["enum"] = [pl.name for pl in vocab.lists]
-    defs["seed"]["enum"] = [pl.seed for pl in vocab.lists]
+    defs["seed"]["enum"] = [pl.seed for pl in vocab.lists if pl.seed]
     defs["window"]["properties"]["kind"]["enum"] = [t.key for t in vocab.window_kinds]
     return schema
 

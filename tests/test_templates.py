@@ -113,6 +113,7 @@ SHOWN_BY = {
     "console/login.html.j2": "console_pages.html",
     "console/message.html.j2": "console_pages.html",
     "console/policies.html.j2": "console_pages.html",
+    "console/policy_new.html.j2": "console_pages.html",
     "console/publish.html.j2": "console_pages.html",
     "console/rounds.html.j2": "console_pages.html",
     "web/join.html.j2": "web_join.html",
@@ -652,6 +653,7 @@ def test_console_pages(tmp_path: Path, golden: Callable[[str, str], None]) -> No
         assert code is not None
         pages.append(client.get("/admin/deliveries").text)
         pages.append(client.get("/admin/policies", params={"status": "open"}).text)
+        pages.append(client.get("/admin/policies/new").text)
         pages.append(client.get("/admin/audit").text)
         join = client.get(f"/join/{code.group(1)}").text
         client.post("/admin/logout", data={"csrf": form})

@@ -18,6 +18,7 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 from starlette.datastructures import FormData, UploadFile
@@ -40,10 +41,12 @@ from bot._signup import JOIN_PATH
 from bot._views import environment
 from bot._web import qr_svg
 from bot.console import _auth as auth
+from bot.console import _drafts as drafts
 from bot.console._fetch import FetchError, fetch_notice
 from bot.console._sheets import MAX_BYTES, Row, SheetError, read_sheet, workbook
 from schedulers import CONTINUOUS, EXPIRED, STATUSES, known_of, local_date, next_round, status
 from schedulers._notice import MAX_CHARS, Proposal, policy_candidates, read_notice
+from schedulers.data import DATA_DIR
 from subscriptions import (
     ELIGIBLE,
     INELIGIBLE,
@@ -92,6 +95,7 @@ class Paths:
     withdraw: str = "/admin/rounds/withdraw"
     import_: str = "/admin/enterprises/import"
     invite: str = "/admin/enterprises/invite"
+    draft: str = "/admin/policies/new"
 
 
 PATHS = Paths()
@@ -100,6 +104,7 @@ BODY_CAPS = {
     PATHS.logout: 16 * 1024,
     PATHS.withdraw: 16 * 1024,
     PATHS.invite: 16 * 1024,
+    PATHS.draft: 64 * 1024,
     PATHS.publish: PUBLISH_BODY,
     PATHS.import_: IMPORT_BODY,
 }
@@ -114,8 +119,10 @@ def console_routes(
     clock: Callable[[], dt.datetime],
     public_url: str | None,
     fetch_private: bool = False,
+    data_dir: Path = DATA_DIR,
 ) -> list[Route]:
-    """The console's routes (their body caps are `BODY_CAPS`)."""
+    """The console's routes (their body caps are `BODY_CAPS`); drafted policies are saved
+    under `data_dir`."""
     env = environment()
     guard = auth.Guard(store, clock, public_url)
     catalog = world.catalog
@@ -889,10 +896,14 @@ def console_routes(
 
         def write() -> None:
             s, now = opened(), clock()
+            changes = []
             for row, outcome in outcomes:
                 if outcome in ("new", "updated"):
                     eid = s.registry.save_enterprise(row.name.strip(), row.raw, now=now)
                     s.registry.invitation(eid, now=now)  # the bureau's record: invite its contact
+                    old = existing.get(row.name.strip())
+                    changes.append((row.name.strip(), old.profile if old else None, row.raw))
+            s.console.record_many(signed.user.name, "enterprise.import", changes, now=now)
             s.console.record(
                 signed.user.name,
                 "enterprises.import",
@@ -954,6 +965,71 @@ def console_routes(
             counts=Counter(r["status"] for r in rows),
         )
 
+    def draft_page(request: Request, signed: auth.Signed, **ctx: Any) -> Response:
+        vocab = world.catalog.vocab
+        return page(
+            request,
+            "policy_new",
+            ctx.pop("status_code", 200),
+            signed=signed,
+            levels=vocab.levels,
+            categories=vocab.categories,
+            departments=vocab.departments,
+            sections=world.vocab.industries.sections,
+            qualifications=world.vocab.qualifications,
+            sizes={"micro": "微型", "small": "小型", "medium": "中型", "large": "大型"},
+            **ctx,
+        )
+
+    @needs("editor")
+    async def draft_form(request: Request, signed: auth.Signed) -> Response:
+        return draft_page(request, signed, form={}, chosen={}, problems=[], saved=None)
+
+    @needs("editor", form=True)
+    async def draft(request: Request, signed: auth.Signed) -> Response:
+        data: FormData = request.state.form
+        today = local_date(clock())
+        raw = drafts.draft_from_form(data, today=today)
+        known = {p.id for p in catalog.policies} | {
+            p.stem for p in (data_dir / "policies").rglob("*.yaml")
+        }
+        problems = await asyncio.to_thread(drafts.problems_of, raw, known=known, data_dir=data_dir)
+        chosen = {k: data.getlist(k) for k in ("sizes", "sections", "qualifications")}
+        shown = {k: str(data.get(k) or "") for k in drafts.FIELDS}
+        if problems or str(data.get("step") or "") != "save":
+            return draft_page(
+                request,
+                signed,
+                status_code=400 if problems else 200,
+                form=shown,
+                chosen=chosen,
+                problems=problems,
+                saved=None,
+                preview=None if problems else raw,
+            )
+        try:
+            path = await asyncio.to_thread(drafts.save, raw, data_dir=data_dir)
+        except FileExistsError:
+            return draft_page(
+                request,
+                signed,
+                status_code=409,
+                form=shown,
+                chosen=chosen,
+                problems=[f"编号 {raw['id']} 的文件已存在，请换一个编号"],
+                saved=None,
+            )
+        await asyncio.to_thread(
+            opened().console.record,
+            signed.user.name,
+            "policy.draft",
+            raw["id"],
+            now=clock(),
+            after=raw,
+        )
+        log.info("policy %s drafted by %s into %s", raw["id"], signed.user.name, path)
+        return draft_page(request, signed, form={}, chosen={}, problems=[], saved=raw)
+
     # -- the audit log -------------------------------------------------------------------------
 
     @needs("admin")
@@ -990,6 +1066,8 @@ def console_routes(
         Route(PATHS.import_, import_page, methods=["GET"], name="import_page"),
         Route(PATHS.import_, import_, methods=["POST"]),
         Route("/admin/policies", policies_page),
+        Route(PATHS.draft, draft_form, methods=["GET"], name="draft_form"),
+        Route(PATHS.draft, draft, methods=["POST"]),
         Route("/admin/audit", audit),
     ]
 

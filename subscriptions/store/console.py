@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,6 +232,28 @@ class Console(Repository):
                     before=before,
                     after=after,
                 )
+            )
+
+    def record_many(
+        self,
+        actor: str,
+        action: str,
+        changes: Sequence[tuple[str, dict[str, Any] | None, dict[str, Any] | None]],
+        *,
+        now: dt.datetime,
+    ) -> None:
+        """Write one audit line per (target, before, after), in one transaction."""
+        with self.session() as s:
+            s.add_all(
+                AuditRow(
+                    at=now,
+                    actor=actor[:120],
+                    action=action[:40],
+                    target=target[:200],
+                    before=before,
+                    after=after,
+                )
+                for target, before, after in changes
             )
 
     def audit(self, *, limit: int = 200, before_id: int | None = None) -> list[AuditEntry]:

@@ -19,9 +19,9 @@ from bot._app import create_app
 from bot._cli import cli
 from bot._service import World
 from bot._settings import Settings
-from bot.console import PATHS
+from bot.console import BODY_CAPS, PATHS
 from bot.console._auth import COOKIE
-from schedulers import SHANGHAI, Reminder
+from schedulers import SHANGHAI, DatedWindow, External, Reminder
 from schedulers.data import load_catalog
 from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store
@@ -140,7 +140,11 @@ def test_every_form_without_its_csrf_token_is_refused(console_db: str) -> None:
             PATHS.publish: {"step": "read", "text": NOTICE},
             PATHS.withdraw: {"key": "x", "reason": "r"},
             PATHS.import_: {"step": "preview"},
+            PATHS.invite: {"enterprise": "1"},
+            PATHS.draft: {"step": "save", "name": "x"},
         }
+        # Every form the console has (each has its body cap) is in this test.
+        assert set(forms) == set(BODY_CAPS) - {PATHS.login}
         for path, data in forms.items():
             missing = client.post(path, data=data)
             assert missing.status_code == 403, path
@@ -292,6 +296,42 @@ def test_import_a_gbk_csv_with_a_bad_row_previewed_then_written(console_db: str)
         assert names["葛店汽配"]["industry"].startswith("C36")
     finally:
         store.close()
+
+
+def _import(client: TestClient, csrf: str, sheet: bytes, name: str) -> str:
+    preview = client.post(
+        PATHS.import_,
+        data={"csrf": csrf, "step": "preview"},
+        files={"file": (name, sheet, "text/csv")},
+    )
+    payload = re.search(r'name="payload" value="([^"]+)"', preview.text)
+    assert payload is not None, preview.text
+    done = client.post(
+        PATHS.import_,
+        data={"csrf": csrf, "step": "confirm", "payload": payload.group(1), "filename": name},
+    )
+    assert done.status_code == 303
+    return client.get(done.headers["location"]).text
+
+
+def test_a_second_import_counts_updates_and_the_list_is_searched(console_db: str) -> None:
+    first = "name,industry,employees\n甲材料,C30,85\n乙电子,C39,40\n".encode()
+    second = "name,industry,employees\n甲材料,C30,90\n乙电子,C39,40\n丙物流,G54,12\n".encode()
+    with client_for(console_db) as client:
+        csrf = sign_in(client, "guan")
+        assert "新增 2 家" in _import(client, csrf, first, "first.csv")
+        listed = _import(client, csrf, second, "second.csv")
+        assert "新增 1 家，更新 1 家，未变 1 家，拒绝 0 行" in listed
+        found = client.get("/admin/enterprises", params={"q": "物流"}).text
+        assert "丙物流" in found
+        assert "甲材料" not in found
+        none = client.get("/admin/enterprises", params={"channel": "none"}).text
+        assert "共 3 家" in none
+        audit = client.get("/admin/audit").text
+    assert "enterprise.import" in audit
+    # The updated record's line has its profile before and after.
+    assert "&#34;employees&#34;: 85" in audit
+    assert "&#34;employees&#34;: 90" in audit
 
 
 def test_the_delivery_log_and_its_export(console_db: str) -> None:
@@ -479,3 +519,111 @@ def test_publish_from_a_notice_url(console_db: str) -> None:
                 PATHS.publish, data={"csrf": csrf, "step": "read", "url": "file:///etc/passwd"}
             )
             assert "http:// 或 https://" in odd.text
+
+
+DRAFT = {
+    "name": "鄂州市2027年数字化转型标杆企业奖励",
+    "id": "ezhou-2027-digital-transformation-benchmark",
+    "level": "municipal",
+    "category": "award",
+    "department": "鄂州市经济和信息化局",
+    "summary": "对评为数字化转型标杆的工业企业给予一次性奖励。",
+    "benefit": "给予一次性奖励20万元",
+    "yuan": "200000",
+    "payer": "municipal",
+    "eligibility": "在鄂州市注册的规模以上工业企业，数字化转型成效显著。",
+    "sizes": ["small", "medium", "large"],
+    "sections": ["C"],
+    "source_title": "《关于组织申报2027年度数字化转型标杆企业的通知》",
+    "doc_no": "鄂州经信〔2027〕1号",
+    "issuer": "鄂州市经济和信息化局",
+    "open": "2027-01-05",
+    "close": "2027-01-31",
+    "quote": "申报时间：2027年1月5日至1月31日。",
+}
+
+
+def test_a_missing_policy_is_drafted_validated_and_saved_where_the_catalog_reads(
+    console_db: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    from schedulers.data import DATA_DIR, load_catalog
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    app = create_app(
+        Settings(database_url=console_db),
+        WORLD,
+        clock=lambda: NOW,
+        channels={},
+        console_data_dir=data,
+    )
+    with TestClient(app, follow_redirects=False) as client:
+        csrf = sign_in(client, "bian")
+        assert client.get(PATHS.draft).status_code == 200
+        wrong = client.post(
+            PATHS.draft,
+            data={
+                **DRAFT,
+                "csrf": csrf,
+                "step": "save",
+                "id": "Bad Id",
+                "quote": "",
+                "close": "2027-01-01",
+            },
+        )
+        assert wrong.status_code == 400
+        assert "编号只能用小写字母" in wrong.text
+        assert "请粘贴通知中写明申报时间的原文句子" in wrong.text
+        taken = client.post(PATHS.draft, data={**DRAFT, "csrf": csrf, "id": TALENT})
+        assert "已被目录中的政策使用" in taken.text
+        backwards = client.post(PATHS.draft, data={**DRAFT, "csrf": csrf, "close": "2027-01-01"})
+        assert backwards.status_code == 400
+        assert "截止日期 2027-01-01 早于开始日期 2027-01-05" in backwards.text
+        saved = client.post(PATHS.draft, data={**DRAFT, "csrf": csrf, "step": "save"})
+        assert saved.status_code == 200, saved.text
+        assert "已保存“鄂州市2027年数字化转型标杆企业奖励”" in saved.text
+        again = client.post(PATHS.draft, data={**DRAFT, "csrf": csrf, "step": "save"})
+        assert again.status_code == 400
+        client.cookies.clear()
+        sign_in(client, "cha")
+        assert client.get(PATHS.draft).status_code == 403
+    catalog = load_catalog(data)
+    policy = catalog.get(str(DRAFT["id"]))
+    assert policy is not None
+    assert len(catalog.policies) == len(WORLD.catalog.policies) + 1
+    (window,) = policy.windows
+    assert isinstance(window, DatedWindow)
+    assert (window.open, window.close) == (dt.date(2027, 1, 5), dt.date(2027, 1, 31))
+    (evidence,) = window.evidence
+    assert isinstance(evidence, External)
+    assert evidence.says == DRAFT["quote"]
+    assert {c.kind for c in policy.eligibility.conditions} == {"size", "industry"}
+    assert policy.benefits[0].yuan == 200000
+    store = Store.open(console_db)
+    try:
+        assert store.console.audit()[1].action == "policy.draft"
+    finally:
+        store.close()
+
+
+def test_oversized_malformed_and_forged_requests_are_refused(console_db: str) -> None:
+    with client_for(console_db) as client:
+        assert client.post(PATHS.login, content=b"x" * (17 * 1024)).status_code == 413
+        csrf = sign_in(client, "bian")
+        huge = client.post(PATHS.publish, content=b"x" * (4 * 1024 * 1024))
+        assert huge.status_code == 413
+        broken = client.post(
+            PATHS.publish,
+            content=b"--b\r\nContent-Disposition: form-data; name=csrf\r\n\r\n" + csrf.encode(),
+            headers={"content-type": "multipart/form-data; boundary=b"},
+        )
+        assert broken.status_code in (400, 403)
+        assert "Traceback" not in broken.text
+        token = client.cookies.get(COOKIE) or ""
+        client.cookies.clear()
+        client.cookies.set(COOKIE, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+        assert client.get("/admin").status_code == 303, "a tampered cookie opens nothing"
+        client.cookies.set(COOKIE, "x" * 5000)
+        assert client.get("/admin").status_code == 303
