@@ -31,9 +31,9 @@ from bot._service import (
     World,
     add_round,
     replan,
+    round_book,
     round_problems,
     sync_rounds,
-    synced_book,
     told_of,
     withdraw_round,
 )
@@ -295,8 +295,7 @@ def console_routes(
             s = opened()
             now = clock()
             today = local_date(now)
-            sync_rounds(s, catalog, now=now)
-            rounds = s.rounds.current_rounds()
+            rounds = s.rounds.current_rounds()  # synced at start-up and by the hourly replan
             soon = today + dt.timedelta(days=30)
             open_now = [r for r in rounds if _is_open(r, today)]
             coming = [r for r in rounds if r.open is not None and today < r.open <= soon]
@@ -305,11 +304,9 @@ def console_routes(
                 for r in rounds
                 if r.open is None and r.close is not None and today <= r.close <= soon
             ]
-            per_channel = Counter(
-                c for chans in s.reports.enterprise_channels().values() for c in chans
-            )
+            channels = s.reports.enterprise_channels()
+            per_channel = Counter(c for chans in channels.values() for c in chans)
             enterprises = s.registry.enterprises()
-            reached = set(s.reports.enterprise_channels())
             week = s.reports.results_since(now - dt.timedelta(days=7))
             matched, told, answered = s.reports.matched(), s.reports.told(), s.reports.answered()
             funnel = [
@@ -336,7 +333,7 @@ def console_routes(
                 "coming": sorted([*coming, *closing], key=_round_order),
                 "per_channel": per_channel,
                 "enterprises": len(enterprises),
-                "unreached": sum(1 for e in enterprises if e.id not in reached),
+                "unreached": sum(1 for e in enterprises if e.id not in channels),
                 "week": week,
                 "funnel": funnel,
             }
@@ -371,7 +368,6 @@ def console_routes(
                 continue
             ctx = Context.of(profile, world.vocab, world.standard)
             counts[match(ctx, policy, on=today).decision] += 1
-        sync_rounds(s, catalog, now=clock())
         return {**counts, "told": told_of(s, world, policy_id, on=today)}
 
     def publish_form(
@@ -483,8 +479,9 @@ def console_routes(
                 notice_url=url or None,
                 today=local_date(clock()),
             )
-        counts = await asyncio.to_thread(reach, policy.id) if policy else None
         if problems or step != "confirm" or policy is None:
+            # The reach is shown while the officer decides, not computed for a confirmed round.
+            counts = await asyncio.to_thread(reach, policy.id) if policy else None
             return publish_form(
                 request,
                 signed,
@@ -537,7 +534,7 @@ def console_routes(
                 open_=open_,
                 close=close,
                 problems=exc.problems,
-                counts=counts,
+                counts=await asyncio.to_thread(reach, policy.id),
             )
         done = "unchanged" if old is not None and old.version == new.version else "published"
         query = urllib.parse.urlencode({done: new.key, "notices": notices})
@@ -550,7 +547,6 @@ def console_routes(
         def gather() -> dict[str, Any]:
             s = opened()
             now = clock()
-            sync_rounds(s, catalog, now=now)
             today = local_date(now)
             rounds = [
                 r
@@ -782,8 +778,7 @@ def console_routes(
 
         def find() -> tuple[Any, str | None]:
             s = opened()
-            found = next((e for e in s.registry.enterprises() if e.id == eid), None)
-            return found, s.registry.invitations().get(eid)
+            return s.registry.enterprise(eid), s.registry.invitation_code(eid)
 
         enterprise, code = await asyncio.to_thread(find)
         if enterprise is None:
@@ -815,9 +810,9 @@ def console_routes(
 
         def run() -> bool:
             s, now = opened(), clock()
-            if not any(e.id == eid for e in s.registry.enterprises()):
+            if s.registry.enterprise(eid) is None:
                 return False
-            before = s.registry.invitations().get(eid)
+            before = s.registry.invitation_code(eid)
             code = s.registry.invitation(eid, now=now, renew=renew)
             s.console.record(
                 signed.user.name,
@@ -928,7 +923,7 @@ def console_routes(
         def gather() -> list[dict[str, Any]]:
             s, now = opened(), clock()
             today = local_date(now)
-            book = synced_book(s, catalog, now=now)
+            book = round_book(s)
             rows = []
             for p in catalog.policies:
                 known = known_of(book, p.id)
@@ -1100,9 +1095,9 @@ def _iso(value: str | None) -> str:
 
 
 def _is_open(r: StoredRound, today: dt.date) -> bool:
-    return (r.open or r.close or dt.date.max) <= today <= (r.close or dt.date.max) and bool(
-        r.open or r.close
-    )
+    """Open today: dated, begun (or only a close given) and not yet closed."""
+    start = r.open or r.close
+    return start is not None and start <= today <= (r.close or dt.date.max)
 
 
 def _round_order(r: StoredRound) -> tuple[dt.date, str]:

@@ -222,17 +222,7 @@ class Console(Repository):
         after: dict[str, Any] | None = None,
     ) -> None:
         """Write one line of the audit log."""
-        with self.session() as s:
-            s.add(
-                AuditRow(
-                    at=now,
-                    actor=actor[:120],
-                    action=action[:40],
-                    target=target[:200],
-                    before=before,
-                    after=after,
-                )
-            )
+        self.record_many(actor, action, [(target, before, after)], now=now)
 
     def record_many(
         self,

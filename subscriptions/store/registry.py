@@ -278,6 +278,19 @@ class Registry(Repository):
             s.add(InvitationRow(code=code, enterprise_id=enterprise_id, created_at=now))
             return code
 
+    def invitation_code(self, enterprise_id: int) -> str | None:
+        """The enterprise's invitation code, if one was made."""
+        with self.session() as s:
+            return s.scalar(
+                select(InvitationRow.code).where(InvitationRow.enterprise_id == enterprise_id)
+            )
+
+    def enterprise(self, enterprise_id: int) -> Enterprise | None:
+        """One enterprise by id."""
+        with self.session() as s:
+            row = s.get(EnterpriseRow, enterprise_id)
+            return None if row is None else Enterprise(row.id, row.name, dict(row.profile))
+
     def invitations(self) -> dict[int, str]:
         """Every enterprise's invitation code, by enterprise id."""
         with self.session() as s:
