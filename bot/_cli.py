@@ -26,8 +26,10 @@ from bot._service import (
 )
 from bot._simulate import demo_profiles, simulate
 from bot._views import (
+    audit_record,
     match_record,
     policy_record,
+    render_audit,
     render_classification,
     render_matches,
     render_policies,
@@ -38,7 +40,7 @@ from bot._views import (
     stored_round_record,
     upcoming_record,
 )
-from schedulers import Catalog, CatalogError, RoundBook
+from schedulers import Catalog, CatalogError, RoundBook, audit_row
 from schedulers.data import DATA_DIR, load_catalog, validate
 from subscriptions import (
     Context,
@@ -146,6 +148,22 @@ def catalog_validate(path: Path | None) -> None:
         click.echo(f"{len(problems)} problem(s)", err=True)
         sys.exit(1)
     click.echo(f"{len(good)} policies, all valid")
+
+
+@catalog.command("audit")
+@click.option("--on", "on", type=DATE, help=ON_HELP)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per policy.")
+@click.option("--weak", "weak_only", is_flag=True, help="Only the policies with a weak point.")
+def catalog_audit(on: dt.date | None, as_json: bool, weak_only: bool) -> None:
+    """Per policy: window basis, evidence, scope conditions, supersession, last checked."""
+    day = on or _clock.today()
+    rows = [audit_row(p, on=day) for p in _catalog().policies]
+    if weak_only:
+        rows = [r for r in rows if r.weak]
+    if as_json:
+        click.echo(json.dumps([audit_record(r) for r in rows], ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_audit(rows, on=day), nl=False)
 
 
 def _read_profile(path: Path) -> Profile:

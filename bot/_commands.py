@@ -52,6 +52,11 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "above_scale": ("规上", "规模以上", "above_scale"),
     "general_taxpayer": ("一般纳税人", "general_taxpayer"),
     "founded": ("成立", "成立日期", "founded"),
+    "rd_expense_wan": ("研发费用", "研发投入", "研发", "rd_expense_wan"),
+    "export_wan": ("出口", "出口额", "export_wan"),
+    "ownership": ("所有制", "企业性质", "ownership"),
+    "operates": ("运营", "运营平台", "operates"),
+    "rd_institution": ("研发机构", "rd_institution"),
 }
 WORD_TO_FIELD = {w.lower(): name for name, words in FIELD_WORDS.items() for w in words}
 # A field word written as people write it in Chinese chats: `营收：1.2亿，人数：180` (after NFKC
@@ -59,7 +64,7 @@ WORD_TO_FIELD = {w.lower(): name for name, words in FIELD_WORDS.items() for w in
 _WORDS = "|".join(sorted((re.escape(w) for w in WORD_TO_FIELD), key=len, reverse=True))
 _COLON = re.compile(rf"(^|[\s,;])({_WORDS})\s*:\s*", re.IGNORECASE)
 _BEFORE_FIELD = re.compile(rf"\s*[,;]\s*(?=(?:{_WORDS})=)", re.IGNORECASE)
-LIST_FIELDS = ("qualifications", "chains")
+LIST_FIELDS = ("qualifications", "chains", "operates")
 YES = {"是", "有", "yes", "y", "true", "1", "对"}
 NO = {"否", "不是", "无", "no", "n", "false", "0"}
 USAGE = "注册 行业=C39 人数=180 营收=12000 资质=高新技术企业,省级专精特新中小企业 区域=葛店经开区"
@@ -149,11 +154,12 @@ def profile_from_fields(fields: dict[str, str]) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for key, value in fields.items():
         if key in LIST_FIELDS:
-            raw[key] = [x.strip() for x in re.split(r"[,，、;；|]", value) if x.strip()]
+            items = [x.strip() for x in re.split(r"[,，、;；|]", value) if x.strip()]
+            raw[key] = [] if [i.lower() for i in items] in (["无"], ["none"], ["没有"]) else items
         elif key == "employees":
             number = _number(value)
             raw[key] = int(number) if isinstance(number, float) and number.is_integer() else number
-        elif key in ("revenue_wan", "assets_wan"):
+        elif key in ("revenue_wan", "assets_wan", "rd_expense_wan", "export_wan"):
             raw[key] = _number(value)
         elif key in ("above_scale", "general_taxpayer"):
             lowered = value.lower()

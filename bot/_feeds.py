@@ -8,13 +8,14 @@ from collections.abc import Iterable
 from bot._service import World
 from bot._views import environment
 from schedulers import ANNOUNCED, Basis, FeedEvent, FeedMeta, Policy, render_feed
-from subscriptions import ELIGIBLE, POSSIBLE, Context, Match, Profile, match
+from subscriptions import ELIGIBLE, POSSIBLE, Match, Profile
 from subscriptions.store import StoredRound
 
 BASIS_TAGS = {"confirmed": "已发布", "stated": "文件写明", "estimated": "预计"}
 DECISION_NAMES = {
     "eligible": "可以申报",
     "possible": "可能符合，请核实下列事项",
+    "held": "已具备，不必再申报",
     "ineligible": "不符合",
 }
 MARKS = {"met": "✓", "unmet": "✗", "unknown": "?", "check": "?"}
@@ -42,7 +43,8 @@ def events(
 ) -> list[FeedEvent]:
     """The feed events of `rounds` (restricted to `policies`), explained for `profile` if given."""
     template = environment().get_template("feeds/event.txt.j2")
-    ctx = Context.of(profile, world.vocab, world.standard) if profile else None
+    ctx = world.context(profile) if profile else None
+    matcher = world.matcher(on)
     cache: dict[str, Match] = {}
     out = []
     for r in rounds:
@@ -55,7 +57,7 @@ def events(
             continue
         found = None
         if ctx is not None:
-            found = cache.get(policy.id) or cache.setdefault(policy.id, match(ctx, policy, on=on))
+            found = cache.get(policy.id) or cache.setdefault(policy.id, matcher.match(ctx, policy))
         url = policy_url(base_url, policy.id)
         deadline_only = r.open is None
         summary = f"【{BASIS_TAGS[r.basis]}】{policy.name}" + (
@@ -131,12 +133,7 @@ def enterprise_feed(
     base_url: str | None,
 ) -> bytes:
     """An enterprise's private calendar: the rounds of the policies it matches, explained."""
-    ctx = Context.of(profile, world.vocab, world.standard)
-    ids = {
-        p.id
-        for p in world.catalog.policies
-        if match(ctx, p, on=on).decision in (ELIGIBLE, POSSIBLE)
-    }
+    ids = set(world.matcher(on).matching(world.context(profile), (ELIGIBLE, POSSIBLE)))
     meta = FeedMeta(
         f"{name}·政策申报日历", f"{name}可能符合的政策申报批次（huiqi，私人订阅，请勿转发链接）"
     )

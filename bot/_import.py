@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-LIST_FIELDS = ("qualifications", "chains")
+LIST_FIELDS = ("qualifications", "chains", "operates")
 INT_FIELDS = ("employees",)
-NUMBER_FIELDS = ("revenue_wan", "assets_wan")
+NUMBER_FIELDS = ("revenue_wan", "assets_wan", "rd_expense_wan", "export_wan")
 BOOL_FIELDS = ("above_scale", "general_taxpayer")
 TRUE = {"true", "1", "是", "yes", "y"}
 FALSE = {"false", "0", "否", "no", "n"}

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import urllib.parse
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot._settings import DEFAULT_HOTLINE
@@ -55,11 +55,11 @@ from subscriptions import (
     ELIGIBLE,
     POSSIBLE,
     Context,
+    Matcher,
     Profile,
     ProfileError,
     SizeStandard,
     Vocab,
-    match,
     parse_profile,
 )
 from subscriptions.store import Store, StoredRound
@@ -77,6 +77,22 @@ class World:
     catalog: Catalog
     vocab: Vocab
     standard: SizeStandard
+    _matchers: dict[dt.date, Matcher] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def matcher(self, on: dt.date) -> Matcher:
+        """The catalog's matcher for `on`: the per-policy work of a day is done once."""
+        found = self._matchers.get(on)
+        if found is None:
+            if len(self._matchers) > 3:
+                self._matchers.clear()
+            found = self._matchers[on] = Matcher(self.catalog.policies, self.vocab, on=on)
+        return found
+
+    def context(self, profile: Profile) -> Context:
+        """A profile ready for matching (its size classified once)."""
+        return Context.of(profile, self.vocab, self.standard)
 
 
 def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
@@ -176,6 +192,7 @@ MATCHES_MAX_AGE = dt.timedelta(days=7)
 def refresh_matches(store: Store, world: World, *, on: dt.date) -> int:
     """Match every enterprise whose cached matches are missing or stale; return how many."""
     found: list[tuple[int, list[str]]] = []
+    matcher = world.matcher(on)
     for enterprise_id, raw in store.registry.unmatched(
         on=on, catalog=world.catalog.digest, max_age=MATCHES_MAX_AGE
     ):
@@ -187,13 +204,7 @@ def refresh_matches(store: Store, world: World, *, on: dt.date) -> int:
             )
             found.append((enterprise_id, []))
             continue
-        ctx = Context.of(profile, world.vocab, world.standard)
-        found.append(
-            (
-                enterprise_id,
-                [p.id for p in world.catalog.policies if match(ctx, p, on=on).decision in MATCHING],
-            )
-        )
+        found.append((enterprise_id, matcher.matching(world.context(profile), MATCHING)))
     store.registry.save_matches(found, on=on, catalog=world.catalog.digest)
     return len(found)
 
@@ -517,8 +528,8 @@ def upcoming(
     start = at_local(on, dt.time(0, 0))
     horizon = on + dt.timedelta(days=days)
     out = []
-    for policy in world.catalog.policies:
-        decision = match(ctx, policy, on=on).decision
+    decisions = world.matcher(on).decide(ctx)
+    for policy, decision in zip(world.catalog.policies, decisions, strict=True):
         if decision not in MATCHING:
             continue
         audience = Audience(0, start, frozenset({policy.id}))

@@ -25,11 +25,10 @@ from bot.chat.registration import industry_matches
 from schedulers import known_of, local_date, next_round
 from subscriptions import (
     ELIGIBLE,
+    HELD,
     INELIGIBLE,
     POSSIBLE,
-    Context,
     ProfileError,
-    match_all,
     parse_profile,
 )
 from subscriptions import normalize_industry as canonical_industry
@@ -148,12 +147,12 @@ def signup_routes(
         counts = {ELIGIBLE: 0, POSSIBLE: 0}
         if asked and not answer.errors:
             profile = parse_profile(answer.raw, vocab)
-            ctx = Context.of(profile, vocab, world.standard)
+            ctx = world.context(profile)
             on = local_date(clock())
             opened = store()
             book = round_book(opened) if opened is not None else None
-            for m in match_all(ctx, world.catalog.policies, on=on):
-                if m.decision == INELIGIBLE:
+            for m in world.matcher(on).match_all(ctx):
+                if m.decision in (INELIGIBLE, HELD):
                     continue
                 counts[m.decision] = counts.get(m.decision, 0) + 1
                 nxt = next_round(m.policy, on=on, known=known_of(book, m.policy.id))
@@ -264,8 +263,7 @@ def signup_routes(
         replan(opened, world, now=now, only={subscriber})
         feed = f"{base(request)}/feeds/e/{opened.tokens.issue_token(enterprise, now=now)}.ics"
         profile = parse_profile(signup.profile, vocab)
-        ctx = Context.of(profile, vocab, world.standard)
-        decisions = [m.decision for m in match_all(ctx, world.catalog.policies, on=local_date(now))]
+        decisions = world.matcher(local_date(now)).decide(world.context(profile))
         check_link = f"{base(request)}{CHECK_PATH}?" + urllib.parse.urlencode(
             _form_of(signup.profile)
         )

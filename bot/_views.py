@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ from schedulers import (
     SHANGHAI,
     STATUSES,
     Announcement,
+    AuditRow,
     Benefit,
     Capabilities,
     Catalog,
@@ -101,7 +104,7 @@ def policy_record(policy: Policy, *, on: dt.date, book: RoundBook | None = None)
         "amounts": [
             amount_record(b)
             for b in policy.benefits
-            if b.yuan is not None or b.rate_percent is not None
+            if (b.yuan is not None or b.rate_percent is not None) and not b.pool
         ],
         "windows": sorted({w.kind for w in policy.windows}),
     }
@@ -137,6 +140,8 @@ def environment() -> Environment:
     )
     env.filters["yuan"] = yuan_text
     env.filters["pad"] = pad
+    env.filters["amount"] = amount_text
+    env.globals["question"] = question_text
     vocabulary = load_vocabulary()
     env.globals["answer_words"] = ANSWER_WORDS
     env.globals["basis_names"] = {t.key: t.name for t in vocabulary.bases}
@@ -147,6 +152,36 @@ def environment() -> Environment:
 def reason_text(reason: Reason) -> str:
     """A matching reason's sentence, as every view shows it (templates/reasons.txt.j2)."""
     return str(environment().get_template("reasons.txt.j2").module.text(reason))  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _level_names() -> dict[str, str]:
+    return {t.key: t.name for t in load_vocabulary().levels}
+
+
+def question_text(reason: Reason) -> str:
+    """The question an enterprise answers to settle an open reason (templates/reasons.txt.j2)."""
+    return str(environment().get_template("reasons.txt.j2").module.question(reason))  # type: ignore[attr-defined]
+
+
+def amount_text(benefit: Benefit, level_names: Mapping[str, str] | None = None) -> str:
+    """One amount as a reader sees it: 最高150万元（每家，市级财政）."""
+    names = level_names if level_names is not None else _level_names()
+    if benefit.yuan is None:
+        return benefit.text
+    low = f"{yuan_text(benefit.yuan_min)}至" if benefit.yuan_min else ""
+    head = "最高" if benefit.up_to and not low else ""
+    extra = [
+        x
+        for x in (
+            benefit.per,
+            f"{names.get(benefit.payer, benefit.payer)}财政" if benefit.payer else None,
+        )
+        if x
+    ]
+    tail = f"（{'，'.join(extra)}）" if extra else ""
+    purpose = f"{benefit.purpose}：" if benefit.purpose else ""
+    return f"{purpose}{head}{low}{yuan_text(benefit.yuan)}{tail}"
 
 
 MESSAGE_FORMATS = {"text": "messages/_format.txt.j2", "markdown": "messages/_format.md.j2"}
@@ -212,6 +247,9 @@ def match_record(found: Match, *, on: dt.date, book: RoundBook | None = None) ->
             {"kind": r.kind, "outcome": r.outcome, "text": reason_text(r), "needs": list(r.needs)}
             for r in found.reasons
         ],
+        "questions": [question_text(r) for r in found.questions],
+        "amounts": [amount_record(b) for b in found.amounts],
+        "next_rung": policy.next_rung if found.decision == "held" else None,
         "next_round": round_record(next_round(policy, on=on, known=known)),
         "status": status(policy, on=on, known=known),
     }
@@ -234,6 +272,20 @@ def render_matches(
         rounds=rounds,
         on=on,
     )
+
+
+def audit_record(row: AuditRow) -> dict[str, Any]:
+    """One element of `huiqi catalog audit --json`."""
+    record = dataclasses.asdict(row)
+    record["checked"] = _iso(row.checked)
+    return record
+
+
+def render_audit(rows: list[AuditRow], *, on: dt.date) -> str:
+    """`huiqi catalog audit`: one block per policy, weakest first."""
+    template = environment().get_template("cli/audit.txt.j2")
+    ordered = sorted(rows, key=lambda r: (-len(r.weak), r.id))
+    return template.render(rows=ordered, on=on, weak=sum(bool(r.weak) for r in rows))
 
 
 def render_classification(

@@ -4,6 +4,7 @@ Pure: this package exports no I/O. The dispatcher and the console channel are
 `schedulers.dispatch`; reading and validating the catalog files, `schedulers.data`.
 """
 
+from schedulers._audit import AuditRow, audit_row
 from schedulers._catalog import (
     Catalog,
     CatalogError,
@@ -134,6 +135,7 @@ __all__ = [
     "Announcement",
     "AnnualWindow",
     "Audience",
+    "AuditRow",
     "Basis",
     "Benefit",
     "CalendarChannel",
@@ -182,6 +184,7 @@ __all__ = [
     "Window",
     "announce_kind",
     "at_local",
+    "audit_row",
     "build_policy",
     "change_kind",
     "close_kind",

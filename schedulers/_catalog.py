@@ -28,6 +28,7 @@ from schedulers._policy import (
     MonthDay,
     Policy,
     Source,
+    Supersession,
     TbdWindow,
     Validity,
     Window,
@@ -232,6 +233,9 @@ def _condition(raw: Mapping[str, Any]) -> Condition:
         value=value,
         minimum=raw.get("min"),
         open_list=raw.get("open_list", False),
+        question=raw.get("question"),
+        scope=raw.get("scope", False),
+        of=tuple(_condition(c) for c in raw.get("of", ())),
     )
 
 
@@ -254,6 +258,7 @@ def build_policy(raw: Mapping[str, Any]) -> Policy:
                 rate_percent=b.get("rate_percent"),
                 per=b.get("per"),
                 payer=b.get("payer"),
+                pool=b.get("pool", False),
             )
             for b in raw["benefits"]
         ),
@@ -288,4 +293,13 @@ def build_policy(raw: Mapping[str, Any]) -> Policy:
         ),
         notes=raw.get("notes"),
         url=raw.get("url"),
+        superseded_by=(
+            Supersession(raw["superseded_by"]["id"], _evidence(raw["superseded_by"]["evidence"]))
+            if raw.get("superseded_by")
+            else None
+        ),
+        confers=tuple(raw.get("confers", ())),
+        outranked_by=tuple(raw.get("outranked_by", ())),
+        next_rung=raw.get("next_rung"),
+        checked=_opt_date(raw.get("checked")),
     )

@@ -146,6 +146,12 @@ class Benefit:
     rate_percent: float | None = None
     per: str | None = None
     payer: str | None = None
+    pool: bool = False  # the amount is a whole fund's or quota's, not one enterprise's
+
+    @property
+    def priced(self) -> bool:
+        """Whether it states an amount an enterprise itself could get."""
+        return bool(self.yuan) and not self.pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,9 @@ class Condition:
     value: float | bool | None = None
     minimum: float | None = None
     open_list: bool = False  # 等: outside the list means check, not unmet
+    question: str | None = None  # what the enterprise answers to settle it
+    scope: bool = False  # the policy's own scope, as its text names it
+    of: tuple[Condition, ...] = ()  # either: any one of these is enough
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +220,14 @@ class Validity:
 
 
 @dataclass(frozen=True, slots=True)
+class Supersession:
+    """The policy in force that replaced this one, and the text that shows it."""
+
+    id: str
+    evidence: tuple[Evidence | External, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """One catalog entry."""
 
@@ -230,14 +247,24 @@ class Policy:
     materials: tuple[str, ...] = ()
     contacts: tuple[Contact, ...] = ()
     validity: Validity | None = None
-    notes: str | None = None
+    notes: str | None = None  # maintainers' only: never shown to enterprises
     url: str | None = None
+    superseded_by: Supersession | None = None
+    confers: tuple[str, ...] = ()  # designations it awards
+    outranked_by: tuple[str, ...] = ()  # higher designations that count as holding it
+    next_rung: str | None = None  # the policy shown to an enterprise that holds it
+    checked: dt.date | None = None  # last re-read against its seed documents
+
+    @property
+    def amounts(self) -> tuple[Benefit, ...]:
+        """The benefits that state what one enterprise could get, the largest first."""
+        return tuple(sorted((b for b in self.benefits if b.priced), key=lambda b: -(b.yuan or 0)))
 
     @property
     def largest_benefit(self) -> Benefit | None:
-        """The benefit with the largest amount in 元, if any states one."""
-        priced = [b for b in self.benefits if b.yuan]
-        return max(priced, key=lambda b: b.yuan or 0) if priced else None
+        """The benefit with the largest amount in 元 one enterprise could get, if any."""
+        amounts = self.amounts
+        return amounts[0] if amounts else None
 
     @property
     def callable_contacts(self) -> tuple[Contact, ...]:

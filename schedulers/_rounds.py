@@ -70,8 +70,11 @@ def rounds(policy: Policy, *, start: dt.date, end: dt.date) -> tuple[Round, ...]
     """Every round of `policy` that overlaps start..end, in date order.
 
     Annual windows give one round a year; dated windows give themselves; continuous and
-    tbd windows give none. Nothing is produced past the policy's validity.
+    tbd windows give none. Nothing is produced past the policy's validity, nor for a
+    policy another has superseded (its rounds belong to the successor).
     """
+    if policy.superseded_by is not None:
+        return ()
     out: list[Round] = []
     for index, window in enumerate(policy.windows):
         if isinstance(window, AnnualWindow):
@@ -135,7 +138,7 @@ def status(policy: Policy, *, on: dt.date, known: Known = None) -> Status:
     """open, continuous, upcoming, tbd or expired on `on` (see the catalog README); the rounds
     are the `known` ones when given."""
     validity = policy.validity
-    if validity and validity.until and validity.until < on:
+    if policy.superseded_by is not None or (validity and validity.until and validity.until < on):
         return EXPIRED
     if validity and validity.start and validity.start > on:
         return UPCOMING

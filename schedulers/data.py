@@ -214,11 +214,95 @@ def _schema_problems(rel: str, raw: Any, validator: Draft202012Validator) -> lis
     return problems
 
 
+# Words of the catalog's own schema, and the maintainers' way of saying how something was
+# recorded: they belong in `notes`, never in what an enterprise reads.
+_MAINTAINER_SPEAK = re.compile(
+    r"\b(?:continuous|annual|dated|tbd|stated|estimated|confirmed|basis|windows?|kind|"
+    r"category|subsidy|award|validity|listed_in|issuer)\b|记为|按.{0,12}记录"
+)
+_PUBLIC_TEXT = ("name", "summary", "procedure")
+
+
+def _public_texts(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(field, text) for everything of a policy an enterprise reads."""
+    for key in _PUBLIC_TEXT:
+        if isinstance(raw.get(key), str):
+            yield key, raw[key]
+    for i, b in enumerate(raw.get("benefits", ())):
+        yield f"benefits[{i}].text", b["text"]
+        if "for" in b:
+            yield f"benefits[{i}].for", b["for"]
+    yield "eligibility.text", raw["eligibility"]["text"]
+    for i, c in enumerate(raw["eligibility"].get("conditions", ())):
+        for key in ("text", "question"):
+            if key in c:
+                yield f"eligibility.conditions[{i}].{key}", c[key]
+    for i, m in enumerate(raw.get("materials", ())):
+        yield f"materials[{i}]", m
+
+
+def _names_of(data_dir: Path, name: str) -> frozenset[str]:
+    """Every name and alias of a vocabulary of terms (qualifications, operators)."""
+    raw = _read_yaml(data_dir / "vocab" / name)
+    return frozenset(
+        str(n) for e in raw for n in (e["name"], *(e.get("aliases") or ()), e.get("full_name")) if n
+    )
+
+
+def _term_problems(rel: str, raw: Mapping[str, Any], data_dir: Path) -> list[Problem]:
+    """Designations and operator kinds must be the vocabularies' names."""
+    problems: list[Problem] = []
+    qualifications = _names_of(data_dir, "qualifications.yaml")
+    operators = _names_of(data_dir, "operators.yaml")
+    for key in ("confers", "outranked_by"):
+        for i, name in enumerate(raw.get(key, ())):
+            if name not in qualifications:
+                problems.append(
+                    Problem(
+                        rel, f"{key}[{i}]", f"{name!r} is not in data/vocab/qualifications.yaml"
+                    )
+                )
+    for i, c in enumerate(raw["eligibility"].get("conditions", ())):
+        if c["kind"] == "operator":
+            for name in c["any"]:
+                if name not in operators:
+                    problems.append(
+                        Problem(
+                            rel,
+                            f"eligibility.conditions[{i}].any",
+                            f"{name!r} is not in data/vocab/operators.yaml",
+                        )
+                    )
+    return problems
+
+
 def _semantic_problems(
     rel: str, raw: Mapping[str, Any], folder: str, vocab: Vocabulary
 ) -> list[Problem]:
-    """Checks the schema cannot express: real dates, order of dates, file and folder names."""
+    """Checks the schema cannot express: real dates, order of dates, file and folder names,
+    maintainers' words in what enterprises read, a dated name on a recurring window."""
     problems: list[Problem] = []
+    for where, text in _public_texts(raw):
+        found = _MAINTAINER_SPEAK.search(text)
+        if found:
+            problems.append(
+                Problem(
+                    rel,
+                    where,
+                    f"enterprises read this; {found.group(0)!r} is a maintainer's word: "
+                    "move how it was recorded to `notes`",
+                )
+            )
+    year_named = re.match(r"(20\d\d)年", raw["name"])
+    if year_named and any(w["kind"] == "annual" for w in raw["windows"]):
+        problems.append(
+            Problem(
+                rel,
+                "name",
+                f"names one year ({year_named.group(1)}) but has an annual window: name the "
+                "recurring policy without the year, or give that year's round as a dated window",
+            )
+        )
     stem = Path(rel).stem
     if raw["id"] != stem:
         problems.append(Problem(rel, "id", f"{raw['id']!r} differs from the file name {stem!r}"))
@@ -319,7 +403,7 @@ def validate(
             continue
         found = _schema_problems(rel, raw, validator)
         if not found:
-            found = _semantic_problems(rel, raw, folder, vocab)
+            found = _semantic_problems(rel, raw, folder, vocab) + _term_problems(rel, raw, data_dir)
         problems.extend(found)
         if "id" in raw and isinstance(raw["id"], str):
             if raw["id"] in seen_ids:
@@ -344,7 +428,26 @@ def validate(
                 )
             seen_rows.setdefault(key, rel)
         good.append((rel, folder, raw))
+    problems.extend(_link_problems(good))
     return problems, good
+
+
+def _link_problems(good: list[tuple[str, str, dict[str, Any]]]) -> list[Problem]:
+    """A successor and a next rung must be policies of the catalog, and not the policy itself."""
+    ids = {raw["id"] for _, _, raw in good}
+    problems: list[Problem] = []
+    for rel, _, raw in good:
+        for where, target in (
+            ("superseded_by.id", (raw.get("superseded_by") or {}).get("id")),
+            ("next_rung", raw.get("next_rung")),
+        ):
+            if target is None:
+                continue
+            if target == raw["id"]:
+                problems.append(Problem(rel, where, "names the policy itself"))
+            elif target not in ids:
+                problems.append(Problem(rel, where, f"{target!r} is not a policy of the catalog"))
+    return problems
 
 
 def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:

@@ -34,6 +34,9 @@ def evidence_of_catalog() -> Iterator[tuple[str, str, Evidence | External]]:
         if policy.validity:
             for ev in policy.validity.evidence:
                 yield policy.id, "validity", ev
+        if policy.superseded_by:
+            for ev in policy.superseded_by.evidence:
+                yield policy.id, "superseded_by", ev
 
 
 def _starts_within(text: str, quote: str, limit: int) -> bool:

@@ -5,12 +5,15 @@ Pure: the day, the profile, the vocabularies and the size standard are all passe
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from operator import attrgetter
 
-from schedulers import EXPIRED, Condition, Policy, next_round, status
+from schedulers import EXPIRED, Benefit, Condition, Policy, Round, next_round, status
 from subscriptions._profile import Profile, Vocab
 from subscriptions._size import SizeResult, SizeStandard, classify
 
@@ -20,6 +23,7 @@ class Decision(StrEnum):
 
     ELIGIBLE = "eligible"
     POSSIBLE = "possible"  # nothing rules it out; something must be checked or is unknown
+    HELD = "held"  # the enterprise already holds what the policy confers
     INELIGIBLE = "ineligible"  # the policy's own text rules the enterprise out
 
 
@@ -32,7 +36,7 @@ class Outcome(StrEnum):
     CHECK = "check"  # the profile cannot answer it: the enterprise must check
 
 
-ELIGIBLE, POSSIBLE, INELIGIBLE = Decision
+ELIGIBLE, POSSIBLE, HELD, INELIGIBLE = Decision
 DECISIONS = tuple(Decision)
 MET, UNMET, UNKNOWN, CHECK = Outcome
 
@@ -54,6 +58,13 @@ class Reason:
     needs: tuple[str, ...] = ()  # profile fields that would settle an unknown
     terms: tuple[tuple[str, str], ...] = ()  # (industry code, its name)
     note: str = ""  # the catalog's own words for a condition it could not structure
+    quote: str = ""  # the policy's words this condition stands for
+    question: str = ""  # what the enterprise answers to settle it (check conditions)
+
+    @property
+    def open(self) -> bool:
+        """Whether it is left to check: the profile cannot answer it, or lacks a field."""
+        return self.outcome in (UNKNOWN, CHECK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +74,16 @@ class Match:
     policy: Policy
     decision: Decision
     reasons: tuple[Reason, ...]
+
+    @property
+    def questions(self) -> tuple[Reason, ...]:
+        """What is left to check, one reason per question (none unless `possible`)."""
+        return tuple(r for r in self.reasons if r.open) if self.decision == POSSIBLE else ()
+
+    @property
+    def amounts(self) -> tuple[Benefit, ...]:
+        """What this enterprise could get, the largest first (nothing unless it can apply)."""
+        return self.policy.amounts if self.decision in (ELIGIBLE, POSSIBLE) else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +228,52 @@ def _location(cond: Condition, ctx: Context) -> Reason:
     return Reason("location", CHECK, wanted=places)
 
 
-def evaluate(cond: Condition, ctx: Context, on: dt.date) -> Reason:
-    """One condition against one profile."""
+def _ownership(cond: Condition, ctx: Context) -> Reason:
+    have = ctx.profile.ownership
+    if have is None:
+        return Reason("ownership", UNKNOWN, wanted=cond.values, needs=("ownership",))
+    return Reason(
+        "ownership", MET if have in cond.values else UNMET, wanted=cond.values, have=(have,)
+    )
+
+
+def _operator(cond: Condition, ctx: Context) -> Reason:
+    runs = ctx.profile.operates
+    wanted = tuple(ctx.vocab.canonical("operators", w) for w in cond.any_of)
+    if runs is None:
+        return Reason("operator", UNKNOWN, wanted=wanted, needs=("operates",))
+    have = tuple(sorted(set(wanted) & runs))
+    return Reason("operator", MET if have else UNMET, wanted=wanted, have=have)
+
+
+RD_ORDER = ("none", "municipal", "provincial", "national")
+
+
+def _rd_institution(cond: Condition, ctx: Context) -> Reason:
+    level = ctx.profile.rd_institution
+    if level is None:
+        return Reason("rd_institution", UNKNOWN, wanted=cond.values, needs=("rd_institution",))
+    return Reason(
+        "rd_institution", MET if level in cond.values else UNMET, wanted=cond.values, have=(level,)
+    )
+
+
+def _either(cond: Condition, ctx: Context, on: dt.date) -> Reason:
+    """Any one alternative is enough: met if one is, ruled out only if every one is."""
+    parts = [evaluate(c, ctx, on) for c in cond.of]
+    outcomes = {r.outcome for r in parts}
+    if MET in outcomes:
+        outcome = MET
+    elif outcomes == {UNMET}:
+        outcome = UNMET
+    else:
+        outcome = CHECK if CHECK in outcomes else UNKNOWN
+    needs = tuple(dict.fromkeys(n for r in parts if r.open for n in r.needs))
+    wanted = tuple(r.quote or r.kind for r in parts)
+    return Reason("either", outcome, wanted=wanted, needs=needs)
+
+
+def _evaluate(cond: Condition, ctx: Context, on: dt.date) -> Reason:
     kind = cond.kind
     if kind == "size":
         return _size(cond, ctx)
@@ -226,33 +291,317 @@ def evaluate(cond: Condition, ctx: Context, on: dt.date) -> Reason:
         return _years(cond, ctx, on)
     if kind == "location":
         return _location(cond, ctx)
+    if kind == "ownership":
+        return _ownership(cond, ctx)
+    if kind == "operator":
+        return _operator(cond, ctx)
+    if kind == "rd_institution":
+        return _rd_institution(cond, ctx)
+    if kind == "either":
+        return _either(cond, ctx, on)
     return Reason("check", CHECK, note=cond.text or "")
 
 
-def match(ctx: Context, policy: Policy, *, on: dt.date) -> Match:
-    """Decide one policy: an unmet condition rules it out, an open one leaves it possible."""
-    reasons = [evaluate(c, ctx, on) for c in policy.eligibility.conditions]
-    if status(policy, on=on) == EXPIRED:
-        reasons.insert(0, Reason("expired", UNMET))
-    if not policy.eligibility.conditions:
-        reasons.append(Reason("check", CHECK, "unstructured"))
+def evaluate(cond: Condition, ctx: Context, on: dt.date) -> Reason:
+    """One condition against one profile, with the policy's words and question attached."""
+    reason = _evaluate(cond, ctx, on)
+    if cond.text or cond.question:
+        reason = replace(reason, quote=cond.text or "", question=cond.question or "")
+    return reason
+
+
+def _held_by(policy: Policy, vocab: Vocab) -> frozenset[str]:
+    """The designations whose holders already have what the policy confers."""
+    return frozenset(
+        vocab.canonical("qualifications", q) for q in policy.confers + policy.outranked_by
+    )
+
+
+def _decide(reasons: Sequence[Reason]) -> Decision:
     outcomes = {r.outcome for r in reasons}
     if UNMET in outcomes:
-        decision = INELIGIBLE
-    elif outcomes & {UNKNOWN, CHECK}:
-        decision = POSSIBLE
-    else:
-        decision = ELIGIBLE
-    return Match(policy, decision, tuple(reasons))
+        return INELIGIBLE
+    if outcomes & {UNKNOWN, CHECK}:
+        return POSSIBLE
+    return ELIGIBLE
+
+
+def _full(
+    ctx: Context, policy: Policy, *, on: dt.date, expired: bool, held_by: frozenset[str], rung: str
+) -> Match:
+    if policy.superseded_by is not None:
+        gone = Reason("superseded", UNMET, note=policy.superseded_by.id)
+        return Match(policy, INELIGIBLE, (gone,))
+    if expired:
+        reasons = [Reason("expired", UNMET)]
+        reasons += [evaluate(c, ctx, on) for c in policy.eligibility.conditions]
+        return Match(policy, INELIGIBLE, tuple(reasons))
+    quals = ctx.profile.qualifications
+    if held_by and quals and not held_by.isdisjoint(quals):
+        have = tuple(sorted(held_by & quals))
+        return Match(
+            policy, HELD, (Reason("held", MET, wanted=policy.confers, have=have, note=rung),)
+        )
+    reasons = [evaluate(c, ctx, on) for c in policy.eligibility.conditions]
+    if not policy.eligibility.conditions:
+        reasons.append(Reason("check", CHECK, "unstructured"))
+    return Match(policy, _decide(reasons), tuple(reasons))
+
+
+def match(ctx: Context, policy: Policy, *, on: dt.date) -> Match:
+    """Decide one policy: superseded or expired rules it out, holding what it confers makes it
+    `held`, an unmet condition rules it out, an open one leaves it possible."""
+    expired = status(policy, on=on) == EXPIRED
+    held_by = _held_by(policy, ctx.vocab)
+    return _full(ctx, policy, on=on, expired=expired, held_by=held_by, rung=policy.next_rung or "")
+
+
+# --- Matching many profiles on one day ------------------------------------------------------
+
+_MET, _OPEN, _UNMET = 0, 1, 2
+_CODE = {MET: _MET, UNKNOWN: _OPEN, CHECK: _OPEN, UNMET: _UNMET}
+_BY_CODE = (ELIGIBLE, POSSIBLE, INELIGIBLE)
+_CACHE_MAX = 65_536  # outcome tuples kept per group before it starts afresh
+
+
+def _feature(cond: Condition) -> tuple[str, Callable[[Context], Hashable]]:
+    """What of a profile a condition's outcome depends on: a name shared by the conditions
+    that read the same thing, and how to read it (the key its outcomes are cached by)."""
+    kind = cond.kind
+    if kind == "size":
+        return "size", lambda c: c.size.size
+    if kind in ("sector", "chain"):
+        return "groups", lambda c: (c.profile.chains, c.profile.industry)
+    if kind == "either":
+        parts = tuple(_feature(p)[1] for p in cond.of)
+        return f"either:{id(cond)}", lambda c: tuple(f(c) for f in parts)
+    if kind == "check":
+        return "", lambda c: None
+    name = {
+        "above_scale": "above_scale",
+        "general_taxpayer": "general_taxpayer",
+        "threshold": cond.field or "",
+        "qualification": "qualifications",
+        "industry": "industry",
+        "years": "founded",
+        "location": "district",
+        "ownership": "ownership",
+        "operator": "operates",
+        "rd_institution": "rd_institution",
+    }[kind]
+    return name, attrgetter(f"profile.{name}")
+
+
+def _interval(
+    read: Callable[[Context], Hashable], conds: Iterable[Condition]
+) -> Callable[[Context], Hashable]:
+    """A number's key for threshold conditions: where it falls among their bounds (which
+    settles every comparison with them), so that distinct amounts share their outcomes."""
+    bounds = sorted({float(c.value) for c in conds if isinstance(c.value, int | float)})
+
+    def key(ctx: Context) -> Hashable:
+        value = read(ctx)
+        if value is None:
+            return None
+        value = float(value)  # type: ignore[arg-type]
+        return (bisect.bisect_left(bounds, value), bisect.bisect_right(bounds, value))
+
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """One policy as the day's matcher sees it."""
+
+    policy: Policy
+    fixed: Decision | None  # superseded or expired: the same for everyone today
+    held_by: frozenset[str]
+    sort_day: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """The distinct conditions that read the same part of a profile; what they make of a
+    profile is cached by that part's value, as two sets of policies (bit masks): those it
+    rules out and those it leaves to check."""
+
+    read: Callable[[Context], Hashable]
+    conditions: tuple[Condition, ...]
+    users: tuple[int, ...]  # per condition: the mask of the live policies that have it
+    cache: dict[Hashable, tuple[int, int]]
+
+
+_CHUNK = 8  # policies decoded at once from the masks
+
+
+@functools.cache
+def _chunk(ruled_out: int, held: int, left: int) -> tuple[Decision, ...]:
+    """The decisions of eight consecutive policies from their bits."""
+    out = []
+    for bit in range(_CHUNK):
+        m = 1 << bit
+        if ruled_out & m:
+            out.append(INELIGIBLE)
+        elif held & m:
+            out.append(HELD)
+        elif left & m:
+            out.append(POSSIBLE)
+        else:
+            out.append(ELIGIBLE)
+    return tuple(out)
+
+
+class Matcher:
+    """Every policy of a catalog on one day, for any number of profiles.
+
+    What does not depend on the profile (status, next round, the designations that make a
+    policy held, the distinct conditions and which policies have them) is worked out once
+    here. A profile is then read once per group of conditions that read the same part of it
+    (its size, its designations, its industry ...); each group's verdict is cached by that
+    part's value as the set of policies it rules out and the set it leaves open, so deciding
+    every policy for a profile is a dozen dictionary look-ups and a few integer operations.
+    Contexts must be built with `vocab`."""
+
+    def __init__(
+        self,
+        policies: Sequence[Policy],
+        vocab: Vocab,
+        *,
+        on: dt.date,
+        nexts: Mapping[str, Round | None] | None = None,
+    ) -> None:
+        self.on = on
+        self.vocab = vocab
+        self.policies = tuple(policies)
+        self._names = {p.id: p.name for p in self.policies}
+        self._planned: list[_Planned] = []
+        grouped: dict[str, dict[Condition, int]] = {}
+        readers: dict[str, Callable[[Context], Hashable]] = {}
+        self._gone = 0  # superseded or expired: ruled out for everyone today
+        self._unanswered = 0  # live policies with a condition no profile answers
+        held: list[tuple[int, frozenset[str]]] = []
+        for i, p in enumerate(self.policies):
+            bit = 1 << i
+            gone = p.superseded_by is not None or status(p, on=on) == EXPIRED
+            nxt = nexts.get(p.id) if nexts is not None else next_round(p, on=on)
+            held_by = _held_by(p, vocab)
+            self._planned.append(
+                _Planned(
+                    p, INELIGIBLE if gone else None, held_by, nxt.last_day if nxt else dt.date.max
+                )
+            )
+            if gone:
+                self._gone |= bit
+                continue
+            if held_by:
+                held.append((bit, held_by))
+            conds = p.eligibility.conditions
+            if not conds:
+                self._unanswered |= bit
+            for c in conds:
+                name, read = _feature(c)
+                if not name:
+                    self._unanswered |= bit
+                    continue
+                users = grouped.setdefault(name, {})
+                users[c] = users.get(c, 0) | bit
+                readers.setdefault(name, read)
+        groups = []
+        for name, users in grouped.items():
+            read = readers[name]
+            if all(c.kind == "threshold" for c in users):
+                read = _interval(read, users)
+            groups.append(_Group(read, tuple(users), tuple(users.values()), {}))
+        self._groups = tuple(groups)
+        self._held = tuple(held)
+        self._held_cache: dict[frozenset[str] | None, int] = {}
+        self._chunks = range(0, len(self.policies), _CHUNK)
+
+    def _masks(self, ctx: Context) -> tuple[int, int, int]:
+        """(ruled out, held, left to check): the policies of each, as bit masks."""
+        unmet = self._gone
+        left = self._unanswered
+        on = self.on
+        for group in self._groups:
+            key = group.read(ctx)
+            found = group.cache.get(key)
+            if found is None:
+                no = maybe = 0
+                for c, users in zip(group.conditions, group.users, strict=True):
+                    code = _CODE[_evaluate(c, ctx, on).outcome]
+                    if code == _UNMET:
+                        no |= users
+                    elif code == _OPEN:
+                        maybe |= users
+                found = (no, maybe)
+                if len(group.cache) >= _CACHE_MAX:
+                    group.cache.clear()
+                group.cache[key] = found
+            unmet |= found[0]
+            left |= found[1]
+        quals = ctx.profile.qualifications
+        held = self._held_cache.get(quals)
+        if held is None:
+            held = 0
+            if quals:
+                for bit, held_by in self._held:
+                    if not held_by.isdisjoint(quals):
+                        held |= bit
+            self._held_cache[quals] = held
+        held &= ~self._gone
+        return unmet & ~held, held, left
+
+    def decide(self, ctx: Context) -> tuple[Decision, ...]:
+        """The decision for every policy, in the matcher's policy order (no reasons)."""
+        unmet, held, left = self._masks(ctx)
+        out: list[Decision] = []
+        for at in self._chunks:
+            out += _chunk((unmet >> at) & 0xFF, (held >> at) & 0xFF, (left >> at) & 0xFF)
+        del out[len(self.policies) :]
+        return tuple(out)
+
+    def counts(self, ctx: Context) -> dict[Decision, int]:
+        """How many policies get each decision for this profile."""
+        unmet, held, left = self._masks(ctx)
+        everyone = (1 << len(self.policies)) - 1
+        possible = left & ~unmet & ~held
+        return {
+            ELIGIBLE: (everyone & ~unmet & ~held & ~left).bit_count(),
+            POSSIBLE: possible.bit_count(),
+            HELD: held.bit_count(),
+            INELIGIBLE: unmet.bit_count(),
+        }
+
+    def matching(self, ctx: Context, decisions: Collection[Decision]) -> list[str]:
+        """The ids of the policies whose decision for this profile is one of `decisions`."""
+        return [
+            p.id for p, d in zip(self.policies, self.decide(ctx), strict=True) if d in decisions
+        ]
+
+    def match(self, ctx: Context, policy: Policy) -> Match:
+        """One policy with every reason."""
+        plan = next(p for p in self._planned if p.policy.id == policy.id)
+        return self._match(ctx, plan)
+
+    def _match(self, ctx: Context, plan: _Planned) -> Match:
+        rung = plan.policy.next_rung or ""
+        return _full(
+            ctx,
+            plan.policy,
+            on=self.on,
+            expired=plan.fixed is not None,
+            held_by=plan.held_by,
+            rung=self._names.get(rung, rung),
+        )
+
+    def match_all(self, ctx: Context) -> tuple[Match, ...]:
+        """Every policy with its reasons: eligible first, then possible, held, ineligible; each
+        by its next round."""
+        found = [(self._match(ctx, plan), plan.sort_day) for plan in self._planned]
+        found.sort(key=lambda m: (DECISIONS.index(m[0].decision), m[1], m[0].policy.id))
+        return tuple(m for m, _ in found)
 
 
 def match_all(ctx: Context, policies: Sequence[Policy], *, on: dt.date) -> tuple[Match, ...]:
-    """Every policy, eligible first, then possible, then ineligible; each by next round."""
-    found = [match(ctx, p, on=on) for p in policies]
-    far = dt.date.max
-
-    def key(m: Match) -> tuple[int, dt.date, str]:
-        nxt = next_round(m.policy, on=on)
-        return (DECISIONS.index(m.decision), nxt.last_day if nxt else far, m.policy.id)
-
-    return tuple(sorted(found, key=key))
+    """Every policy, eligible first, then possible, held, ineligible; each by next round."""
+    return Matcher(policies, ctx.vocab, on=on).match_all(ctx)

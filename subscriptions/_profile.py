@@ -54,7 +54,7 @@ class Industries:
         return division.name if division else code
 
 
-GROUPS = ("qualifications", "chains", "sectors", "districts")
+GROUPS = ("qualifications", "chains", "sectors", "districts", "operators")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class Vocab:
     chains: tuple[Term, ...]
     sectors: tuple[Term, ...]
     districts: tuple[Term, ...]
+    operators: tuple[Term, ...] = ()
     _index: dict[str, dict[str, Term]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -113,6 +114,18 @@ class Profile:
     founded: dt.date | None = None
     qualifications: frozenset[str] | None = None
     chains: frozenset[str] | None = None
+    rd_expense_wan: float | None = None  # last year's R&D spending
+    export_wan: float | None = None  # last year's exports
+    ownership: str | None = None  # one of OWNERSHIPS
+    operates: frozenset[str] | None = None  # platforms and bases it runs; empty: none
+    rd_institution: str | None = None  # the highest level of its R&D institution, or "none"
+
+    @property
+    def rd_ratio(self) -> float | None:
+        """R&D spending as a percentage of revenue, when both are known."""
+        if self.rd_expense_wan is None or not self.revenue_wan:
+            return None
+        return self.rd_expense_wan / self.revenue_wan * 100
 
     @property
     def division(self) -> str | None:
@@ -151,7 +164,15 @@ FIELDS = (
     "founded",
     "qualifications",
     "chains",
+    "rd_expense_wan",
+    "export_wan",
+    "ownership",
+    "operates",
+    "rd_institution",
 )
+
+OWNERSHIPS = ("民营", "国有", "外资", "港澳台", "集体", "混合")
+RD_LEVELS = {"none": "无", "municipal": "市级", "provincial": "省级", "national": "国家级"}
 
 
 def normalize_industry(industries: Industries, text: str) -> str:
@@ -183,14 +204,18 @@ def _industry_hint(industries: Industries, text: str) -> str:
     return f"{base}；请填门类字母加大类两位数字，如 C39（计算机、通信和其他电子设备制造业）"
 
 
+_GROUP_OF = {"operates": "operators"}
+
+
 def _names(vocab: Vocab, field: str, raw: Any, what: str) -> frozenset[str] | FieldError:
-    terms: tuple[Term, ...] = getattr(vocab, field)
+    group = _GROUP_OF.get(field, field)
+    terms: tuple[Term, ...] = getattr(vocab, group)
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
         return FieldError(field, f'应为{what}名称的列表，如 ["{terms[0].name}"]')
     found: list[str] = []
     unknown: list[str] = []
     for text in raw:
-        term = vocab.find(field, text)
+        term = vocab.find(group, text)
         if term is None:
             unknown.append(text)
         else:
@@ -255,6 +280,8 @@ def parse_profile(raw: Any, vocab: Vocab) -> Profile:
         ("employees", "从业人数"),
         ("revenue_wan", "营业收入（万元）"),
         ("assets_wan", "资产总额（万元）"),
+        ("rd_expense_wan", "上年研发费用（万元）"),
+        ("export_wan", "上年出口额（万元）"),
     ):
         value = raw.get(key)
         if value is None:
@@ -289,7 +316,31 @@ def parse_profile(raw: Any, vocab: Vocab) -> Profile:
                 FieldError("founded", f"成立日期应为 YYYY-MM-DD，如 2015-04-01，实际是 {founded!r}")
             )
 
-    for key, what in (("qualifications", "资质"), ("chains", "产业链")):
+    ownership = raw.get("ownership")
+    if ownership is not None:
+        if ownership not in OWNERSHIPS:
+            errors.append(
+                FieldError(
+                    "ownership", f"所有制应为{'、'.join(OWNERSHIPS)}之一，实际是 {ownership!r}"
+                )
+            )
+        else:
+            values["ownership"] = ownership
+
+    level = raw.get("rd_institution")
+    if level is not None:
+        by_name = {v: k for k, v in RD_LEVELS.items()}
+        if level in RD_LEVELS or level in by_name:
+            values["rd_institution"] = by_name.get(level, level)
+        else:
+            errors.append(
+                FieldError(
+                    "rd_institution",
+                    f"研发机构级别应为{'、'.join(RD_LEVELS.values())}之一，实际是 {level!r}",
+                )
+            )
+
+    for key, what in (("qualifications", "资质"), ("chains", "产业链"), ("operates", "平台或基地")):
         if raw.get(key) is None:
             continue
         parsed = _names(vocab, key, raw[key], what)

@@ -52,4 +52,5 @@ def load_vocab(data_dir: Path = DATA_DIR) -> Vocab:
         chains=_terms(groups["chains"]),
         sectors=_terms(groups["sectors"]),
         districts=_terms(_read("districts.yaml", data_dir)),
+        operators=_terms(_read("operators.yaml", data_dir)),
     )

@@ -74,6 +74,7 @@ SHOWN_BY = {
     "chat/registered.html.j2": "chat_registered.html",
     "chat/remind.html.j2": "chat_remind.html",
     "chat/upcoming.html.j2": "chat_upcoming.html",
+    "cli/audit.txt.j2": "cli_audit.txt",
     "cli/classify.txt.j2": "cli_classify.txt",
     "cli/match.txt.j2": "match_hightech_electronics.txt",
     "cli/policies.txt.j2": "policies_2026-11-22.txt",

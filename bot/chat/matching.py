@@ -10,7 +10,7 @@ from bot._commands import Command
 from bot._service import round_book, upcoming
 from bot.chat._talk import Button, ButtonHandler, Handler, Reply, Talk, Who
 from schedulers import Policy, Round, RoundBook, known_of, next_round
-from subscriptions import INELIGIBLE, Context, match_all, parse_profile
+from subscriptions import INELIGIBLE, parse_profile
 
 PAGE = 5  # matches per page
 
@@ -42,13 +42,9 @@ class Matching(Talk):
         if isinstance(found, list):
             return found
         profile = parse_profile(found.profile, self.world.vocab)
-        ctx = Context.of(profile, self.world.vocab, self.world.standard)
+        ctx = self.world.context(profile)
         on = self.today()
-        items = [
-            m
-            for m in match_all(ctx, self.world.catalog.policies, on=on)
-            if m.decision != INELIGIBLE
-        ]
+        items = [m for m in self.world.matcher(on).match_all(ctx) if m.decision != INELIGIBLE]
         book = round_book(self.store)
         pages = max(1, -(-len(items) // PAGE))
         page = min(max(page, 1), pages)

@@ -14,11 +14,9 @@ from subscriptions import (
     ELIGIBLE,
     POSSIBLE,
     SIZE_NAMES,
-    Context,
     ProfileError,
     Vocab,
     classify,
-    match,
     normalize_industry,
     parse_profile,
 )
@@ -150,8 +148,8 @@ class Registration(Talk):
     def _say_registered(self, who: Who, name: str, raw: dict[str, Any]) -> list[Reply]:
         """The profile as stored, its size class and how many policies it matches."""
         profile = parse_profile(raw, self.world.vocab)
-        ctx = Context.of(profile, self.world.vocab, self.world.standard)
-        decisions = [match(ctx, p, on=self.today()).decision for p in self.world.catalog.policies]
+        ctx = self.world.context(profile)
+        decisions = self.world.matcher(self.today()).decide(ctx)
         return self.say(
             who,
             "registered",

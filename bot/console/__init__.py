@@ -49,11 +49,10 @@ from schedulers._notice import MAX_CHARS, Proposal, policy_candidates, read_noti
 from schedulers.data import DATA_DIR
 from subscriptions import (
     ELIGIBLE,
+    HELD,
     INELIGIBLE,
     POSSIBLE,
-    Context,
     ProfileError,
-    match,
     parse_profile,
 )
 from subscriptions.store import Store, StoredRound
@@ -82,7 +81,7 @@ KIND_NAMES = {
     "close": "截止提醒",
 }
 WINDOW_NAMES = {"annual": "每年", "dated": "指定日期", "continuous": "常年", "tbd": "待定"}
-DECISION_NAMES = {ELIGIBLE: "符合", POSSIBLE: "可能符合", INELIGIBLE: "不符合"}
+DECISION_NAMES = {ELIGIBLE: "符合", POSSIBLE: "可能符合", HELD: "已具备", INELIGIBLE: "不符合"}
 
 
 @dataclass(frozen=True)
@@ -358,16 +357,16 @@ def console_routes(
         s = opened()
         today = local_date(clock())
         policy = catalog.get(policy_id)
-        counts: dict[str, int] = {ELIGIBLE: 0, POSSIBLE: 0, INELIGIBLE: 0}
+        counts: dict[str, int] = {ELIGIBLE: 0, POSSIBLE: 0, HELD: 0, INELIGIBLE: 0}
         if policy is None:
             return {**counts, "told": 0}
+        matcher = world.matcher(today)
         for e in s.registry.enterprises():
             try:
                 profile = parse_profile(e.profile, world.vocab)
             except ProfileError:
                 continue
-            ctx = Context.of(profile, world.vocab, world.standard)
-            counts[match(ctx, policy, on=today).decision] += 1
+            counts[matcher.match(world.context(profile), policy).decision] += 1
         return {**counts, "told": told_of(s, world, policy_id, on=today)}
 
     def publish_form(

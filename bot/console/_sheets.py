@@ -43,6 +43,17 @@ HEADERS = {
     "chains": ("chains", "产业链", "所属产业链"),
     "above_scale": ("above_scale", "规上", "规模以上", "是否规上", "规上企业"),
     "general_taxpayer": ("general_taxpayer", "一般纳税人", "是否一般纳税人"),
+    "rd_expense_wan": (
+        "rd_expense_wan",
+        "研发费用",
+        "研发费用(万元)",
+        "研发费用（万元）",
+        "研发投入",
+    ),
+    "export_wan": ("export_wan", "出口额", "出口额(万元)", "出口额（万元）"),
+    "ownership": ("ownership", "所有制", "企业性质", "经济类型"),
+    "operates": ("operates", "运营平台", "运营的平台或基地"),
+    "rd_institution": ("rd_institution", "研发机构", "研发机构级别"),
     "contact_email": ("contact_email", "email", "邮箱", "联系邮箱", "电子邮箱"),
 }
 _LOOKUP = {re.sub(r"\s", "", h).lower(): f for f, names in HEADERS.items() for h in names}

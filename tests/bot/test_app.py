@@ -27,7 +27,7 @@ from subscriptions.data import load_size_standard, load_vocab
 from subscriptions.store import Store
 from tests.bot.local_server import free_port
 
-NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+NOW = dt.datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
 WORLD_ = World(load_catalog(), load_vocab(), load_size_standard())
 
 
@@ -48,13 +48,13 @@ def test_demo_start_up_sends_open_rounds(tmp_path: Path) -> None:
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
     assert sorted(m.address for m in channel.sent) == ["demo-1", "demo-2", "demo-3"]
-    assert all("【申报预告】省级专精特新中小企业申报" in m.text for m in channel.sent)
+    assert all("【申报预告】市级制造业高质量发展专项资金项目申报" in m.text for m in channel.sent)
     assert not [m for m in channel.sent if "申报开始" in m.text or "截止）】" in m.text]
     store = Store.open(url)
     counts = store.outbox.counts()
     store.close()
-    assert counts["sent"] == 6  # two heads-ups for each sample enterprise, in one message each
-    assert counts["pending"] > 100
+    assert counts["sent"] == 3  # the June technical-renovation heads-up for each sample enterprise
+    assert counts["pending"] > 50
 
 
 def test_serves_while_telegram_cannot_be_reached(tmp_path: Path) -> None:

@@ -96,3 +96,33 @@ def test_bad_date_is_a_usage_message() -> None:
     result = CliRunner().invoke(cli, ["policies", "--on", "2026-13-01"])
     assert result.exit_code == 2
     assert "expected YYYY-MM-DD" in result.output
+
+
+def test_catalog_audit_text(golden: Callable[[str, str], None]) -> None:
+    """The bureau's report of weak points, weakest first, is pinned for a fixed day."""
+    code, out = run("catalog", "audit", "--on", "2026-12-04", "--weak")
+    assert code == 0
+    golden("cli_audit.txt", out)
+
+
+def test_catalog_audit_json() -> None:
+    """One record per policy with basis, evidence, scope, supersession and the day checked;
+    superseded policies name their successor, and a live policy without scope says so."""
+    code, out = run("catalog", "audit", "--on", "2026-12-04", "--json")
+    assert code == 0
+    records = {r["id"]: r for r in json.loads(out)}
+    fields = {"status", "bases", "quotes", "scope", "superseded_by", "checked", "weak"}
+    assert all(fields <= set(r) for r in records.values())
+    old = records["municipal-traditional-industry-upgrading-fund"]
+    assert (old["status"], old["superseded_by"]) == (
+        "superseded",
+        "municipal-manufacturing-high-quality-development-fund",
+    )
+    assert all(r["quotes"] >= 1 for r in records.values())
+    assert all(r["checked"] for r in records.values())
+    live = [r for r in records.values() if r["status"] not in ("superseded", "expired")]
+    unscoped = [r for r in live if not r["scope"]]
+    assert unscoped
+    assert all(any("未写适用范围" in w for w in r["weak"]) for r in unscoped)
+    scoped = records["provincial-specialized-sophisticated-sme"]
+    assert "size" in scoped["scope"]

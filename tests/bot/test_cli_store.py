@@ -112,7 +112,7 @@ def test_rounds_add_refuses_bad_input(env: dict[str, str]) -> None:
         ((TALENT, "--open", "2025-12-01", "--close", "2025-12-25"), "批次年份应为 2026 或 2027 年"),
         ((TALENT, "--open", "2036-12-01", "--close", "2036-12-25"), "这里是 2036 年"),
         ((TALENT, "--close", "2026-12-02"), "截止日期 2026-12-02 已过"),
-        (("agri-product-primary-processing-subsidy", "--close", "2026-12-20"), "已过期"),
+        (("small-micro-loan-relief-interest-subsidy-2020", "--close", "2026-12-20"), "已过期"),
         (("high-tech-enterprise-income-tax-15-percent", "--close", "2026-12-20"), "常年可申报"),
         ((TALENT, "--close", "2026-12-20", "--notice", "not a url"), "http(s)://"),
         ((TALENT, "--close", "2026-12-20", "--notice", "ftp://x.cn/a"), "http(s)://"),

@@ -63,13 +63,15 @@ def test_2020_epidemic_relief_is_expired() -> None:
 
 
 def test_talent_subsidy_twice_a_year() -> None:
-    """The masters-and-doctors living allowance has a June and a December window."""
+    """The masters-and-doctors living allowance: new hires apply by 25 June and 25 December
+    (实施细则第九条), those already paid also by 25 March and 25 September."""
     policy = CATALOG.get("talent-living-allowance-masters-doctors")
     assert policy is not None
-    assert [(w.kind, w.label) for w in policy.windows] == [
-        ("annual", "上半年"),
-        ("annual", "下半年"),
-        ("dated", "2019年上半年"),
+    assert [(w.kind, w.label, str(getattr(w, "close", None))) for w in policy.windows] == [
+        ("annual", "上半年", "06-25"),
+        ("annual", "下半年", "12-25"),
+        ("annual", "第一季度（仅已享受补贴人员）", "03-25"),
+        ("annual", "第三季度（仅已享受补贴人员）", "09-25"),
     ]
 
 

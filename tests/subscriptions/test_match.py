@@ -61,9 +61,9 @@ def test_micro_retailer_is_not_a_first_time_above_scale_industrial_firm() -> Non
     assert found.decision == "ineligible"
     assert [reason_text(r) for r in found.reasons if r.outcome == "unmet"] == [
         "要求行业：B（采矿业）、C（制造业）、D（电力、热力、燃气及水生产和供应业）；"
-        "贵企业行业 F5211（零售业）不在其中",
-        "要求营业收入（万元）不低于2000，贵企业为80",
-        "要求是规模以上工业企业，贵企业不是",
+        "贵企业行业 F5211（零售业）不在其中（政策原文：“工业企业”）",
+        "要求营业收入（万元）不低于2000，贵企业为80（政策原文：“年度销售收入达到2000万以上”）",
+        "要求是规模以上工业企业，贵企业不是（政策原文：“进规工业企业”）",
     ]
 
 
@@ -85,6 +85,7 @@ def test_large_steel_maker_is_not_an_sme() -> None:
     assert (
         reason_text(found.reasons[0])
         == "要求中型、小型、微型企业，贵企业按划型标准为大型企业（工业）"
+        "（政策原文：“长期专注细分市场、创新实力较强、配套能力突出的中小企业”）"
     )
 
 
@@ -128,9 +129,9 @@ def test_unknown_size_asks_for_numbers() -> None:
     ["hightech-electronics", "micro-retailer", "small-software", "large-steel", "machine-tool"],
 )
 def test_results_are_sorted_eligible_first(name: str) -> None:
-    """Eligible before possible before ineligible, for every profile."""
+    """Eligible before possible before held before ineligible, for every profile."""
     found = match_all(Context.of(profile(name), VOCAB, STANDARD), CATALOG.policies, on=ON)
-    order = ["eligible", "possible", "ineligible"]
+    order = ["eligible", "possible", "held", "ineligible"]
     assert [order.index(m.decision) for m in found] == sorted(
         order.index(m.decision) for m in found
     )
@@ -148,7 +149,17 @@ def test_every_reason_has_a_sentence() -> None:
         for m in match_all(ctx, CATALOG.policies, on=ON):
             for r in m.reasons:
                 text = reason_text(r)
-                assert text.startswith(("要求", "政策已过期", "申报条件", "需自行确认")), r
+                assert text.startswith(
+                    (
+                        "要求",
+                        "政策已过期",
+                        "申报条件",
+                        "需自行确认",
+                        "满足其一即可",
+                        "贵企业已具备",
+                        "本政策已被",
+                    )
+                ), r
                 assert not [gap for gap in ("None", "\n", "（）") if gap in text], r
                 seen.add((r.kind, r.outcome))
     assert len(seen) >= 20  # most kinds in most outcomes

@@ -90,7 +90,8 @@ def test_every_bad_field_is_reported_at_once() -> None:
         }
     ) == [
         "extra：不认识的字段；可用字段：name, district, industry, employees, revenue_wan, "
-        "assets_wan, above_scale, general_taxpayer, founded, qualifications, chains",
+        "assets_wan, above_scale, general_taxpayer, founded, qualifications, chains, "
+        "rd_expense_wan, export_wan, ownership, operates, rd_institution",
         "name：必填，企业名称（文字）",
         "district：不认识的区域“武汉”；可填：鄂城区、华容区、梁子湖区、葛店经开区、临空经济区",
         "employees：从业人数不能为负数（-5）",
@@ -98,6 +99,48 @@ def test_every_bad_field_is_reported_at_once() -> None:
         "above_scale：是否规上企业应为 true 或 false，实际是 'yes'",
         "founded：成立日期应为 YYYY-MM-DD，如 2015-04-01，实际是 '2015/04/01'",
     ]
+
+
+def test_the_fields_that_settle_common_questions() -> None:
+    """R&D spending, exports, ownership, the platforms run and the R&D institution's level
+    parse (Chinese level names too); bad values say what is accepted."""
+    profile = parse_profile(
+        {
+            "name": "某公司",
+            "industry": "C39",
+            "revenue_wan": 5000,
+            "rd_expense_wan": 200,
+            "export_wan": 0,
+            "ownership": "民营",
+            "operates": ["孵化器"],
+            "rd_institution": "省级",
+        },
+        VOCAB,
+    )
+    assert profile.rd_ratio == pytest.approx(4.0)
+    assert profile.operates == frozenset({"科技企业孵化器"})
+    assert (profile.ownership, profile.rd_institution, profile.export_wan) == (
+        "民营",
+        "provincial",
+        0,
+    )
+    assert errors_of(
+        {
+            "name": "某公司",
+            "industry": "C39",
+            "rd_expense_wan": -1,
+            "ownership": "私营",
+            "operates": ["地下钱庄"],
+            "rd_institution": "区级",
+        }
+    ) == [
+        "rd_expense_wan：上年研发费用（万元）不能为负数（-1）",
+        "ownership：所有制应为民营、国有、外资、港澳台、集体、混合之一，实际是 '私营'",
+        "rd_institution：研发机构级别应为无、市级、省级、国家级之一，实际是 '区级'",
+        errors_of({"name": "某公司", "industry": "C39", "operates": ["地下钱庄"]})[0],
+    ]
+    [line] = errors_of({"name": "某公司", "industry": "C39", "operates": ["地下钱庄"]})
+    assert line.startswith("operates：不认识的平台或基地：地下钱庄；可填：")
 
 
 def test_unknown_qualification_suggests_the_right_name() -> None:
