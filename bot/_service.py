@@ -100,11 +100,14 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
     today = local_date(now)
     start, end = dt.date(today.year, 1, 1), dt.date(today.year + 1, 12, 31)
     changed = 0
+    kept: set[str] = set()
     for policy in catalog.policies:
         for found in rounds(policy, start=start, end=end):
             recurring = isinstance(policy.windows[found.window], AnnualWindow)
+            key = round_key(found, recurring=recurring)
+            kept.add(key)
             old, new = store.rounds.put_round(
-                key=round_key(found, recurring=recurring),
+                key=key,
                 policy_id=policy.id,
                 open=found.open,
                 close=found.close,
@@ -119,7 +122,32 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
                 changed += 1
                 if old is not None:  # the catalog changed what those told of it heard
                     tell_change(store, new, now=now)
+    # Rounds the catalog gave before and gives no more (a corrected window, a superseded
+    # policy): withdrawn, their reminders dropped, and who heard of them told once.
+    for gone in store.rounds.retire(
+        kept, start=start, end=end, reasons=_retire_reasons(catalog), now=now
+    ):
+        changed += 1
+        store.outbox.supersede(gone.key, gone.version, now=now)
+        told = store.outbox.told_about(gone.key)
+        store.outbox.enqueue(
+            (Reminder(s, gone.key, gone.version, withdraw_kind(gone.version), now) for s in told),
+            now=now,
+        )
     return changed
+
+
+def _retire_reasons(catalog: Catalog) -> dict[str, str]:
+    """Why a policy's former rounds are withdrawn, by policy id."""
+    names = {p.id: p.name for p in catalog.policies}
+    out = {}
+    for p in catalog.policies:
+        if p.superseded_by is not None:
+            successor = names.get(p.superseded_by.id, p.superseded_by.id)
+            out[p.id] = f"本政策已被“{successor}”取代，请关注新政策的申报"
+        else:
+            out[p.id] = "政策目录已按文件更正申报时间，不再有这一批次"
+    return out
 
 
 def tell_change(store: Store, new: StoredRound, *, now: dt.datetime) -> tuple[set[int], int]:

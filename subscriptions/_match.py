@@ -364,16 +364,18 @@ _BY_CODE = (ELIGIBLE, POSSIBLE, INELIGIBLE)
 _CACHE_MAX = 65_536  # outcome tuples kept per group before it starts afresh
 
 
-def _feature(cond: Condition) -> tuple[str, Callable[[Context], Hashable]]:
+def _feature(cond: Condition, on: dt.date) -> tuple[str, Callable[[Context], Hashable]]:
     """What of a profile a condition's outcome depends on: a name shared by the conditions
-    that read the same thing, and how to read it (the key its outcomes are cached by)."""
+    that read the same thing, and how to read it (the key its outcomes are cached by).
+    Numbers and dates are read as where they fall among the bounds of the conditions that
+    compare them (see `_keyed`), so that distinct amounts share their outcomes."""
     kind = cond.kind
     if kind == "size":
         return "size", lambda c: c.size.size
     if kind in ("sector", "chain"):
         return "groups", lambda c: (c.profile.chains, c.profile.industry)
     if kind == "either":
-        parts = tuple(_feature(p)[1] for p in cond.of)
+        parts = tuple(_keyed(_feature(p, on)[1], (p,), on) for p in cond.of)
         return f"either:{id(cond)}", lambda c: tuple(f(c) for f in parts)
     if kind == "check":
         return "", lambda c: None
@@ -392,21 +394,65 @@ def _feature(cond: Condition) -> tuple[str, Callable[[Context], Hashable]]:
     return name, attrgetter(f"profile.{name}")
 
 
-def _interval(
-    read: Callable[[Context], Hashable], conds: Iterable[Condition]
+def _keyed(
+    read: Callable[[Context], Hashable],
+    conds: Iterable[Condition],
+    on: dt.date,
+    vocab: Vocab | None = None,
 ) -> Callable[[Context], Hashable]:
-    """A number's key for threshold conditions: where it falls among their bounds (which
-    settles every comparison with them), so that distinct amounts share their outcomes."""
-    bounds = sorted({float(c.value) for c in conds if isinstance(c.value, int | float)})
+    """The key of a group of threshold (or of years) conditions: where the number (the
+    founding date) falls among their bounds, which settles every comparison with them. Of
+    designation and of sector or chain conditions: only the names some condition mentions
+    (and the division), which settle them."""
+    conds = tuple(conds)
+    if vocab is not None and conds and all(c.kind == "qualification" for c in conds):
+        named = frozenset(
+            vocab.canonical("qualifications", q) for c in conds for q in c.all_of or c.any_of
+        )
 
-    def key(ctx: Context) -> Hashable:
-        value = read(ctx)
-        if value is None:
-            return None
-        value = float(value)  # type: ignore[arg-type]
-        return (bisect.bisect_left(bounds, value), bisect.bisect_right(bounds, value))
+        def designations(ctx: Context) -> Hashable:
+            held = ctx.profile.qualifications
+            return None if held is None else held & named
 
-    return key
+        return designations
+    if vocab is not None and conds and all(c.kind in ("sector", "chain") for c in conds):
+        found = [
+            vocab.find("chains" if c.kind == "chain" else "sectors", w)
+            or vocab.find("industry_groups", w)
+            for c in conds
+            for w in c.any_of
+        ]
+        names = frozenset(t.name for t in found if t is not None)
+
+        def groups(ctx: Context) -> Hashable:
+            declared = ctx.profile.chains
+            return (None if declared is None else declared & names, ctx.profile.division)
+
+        return groups
+    if conds and all(c.kind == "threshold" for c in conds):
+        amounts = sorted({float(c.value) for c in conds if isinstance(c.value, int | float)})
+
+        def number(ctx: Context) -> Hashable:
+            value = read(ctx)
+            if value is None:
+                return None
+            value = float(value)  # type: ignore[arg-type]
+            return (bisect.bisect_left(amounts, value), bisect.bisect_right(amounts, value))
+
+        return number
+    if conds and all(c.kind == "years" for c in conds):
+        # years >= need exactly when (year, month, day) founded <= (on.year - need, month, day)
+        bounds = sorted({(on.year - int(c.minimum or 0), on.month, on.day) for c in conds})
+
+        def date(ctx: Context) -> Hashable:
+            value = ctx.profile.founded
+            if value is None:
+                return None
+            day = (value.year, value.month, value.day)
+            return (bisect.bisect_left(bounds, day), bisect.bisect_right(bounds, day))
+
+        return date
+    return read
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,7 +474,7 @@ class _Group:
     read: Callable[[Context], Hashable]
     conditions: tuple[Condition, ...]
     users: tuple[int, ...]  # per condition: the mask of the live policies that have it
-    cache: dict[Hashable, tuple[int, int]]
+    cache: dict[Hashable, tuple[int, int, tuple[int, ...]]]  # ruled out, open, each outcome
 
 
 _CHUNK = 8  # policies decoded at once from the masks
@@ -480,6 +526,7 @@ class Matcher:
         self._gone = 0  # superseded or expired: ruled out for everyone today
         self._unanswered = 0  # live policies with a condition no profile answers
         held: list[tuple[int, frozenset[str]]] = []
+        eithers: dict[Condition, int] = {}
         for i, p in enumerate(self.policies):
             bit = 1 << i
             gone = p.superseded_by is not None or status(p, on=on) == EXPIRED
@@ -499,46 +546,77 @@ class Matcher:
             if not conds:
                 self._unanswered |= bit
             for c in conds:
-                name, read = _feature(c)
+                if c.kind == "either" and all(part.kind != "either" for part in c.of):
+                    # Decided from its parts, each read with the conditions like it.
+                    eithers[c] = eithers.get(c, 0) | bit
+                    for part in c.of:
+                        name, read = _feature(part, on)
+                        if name:
+                            grouped.setdefault(name, {}).setdefault(part, 0)
+                            readers.setdefault(name, read)
+                    continue
+                name, read = _feature(c, on)
                 if not name:
                     self._unanswered |= bit
                     continue
                 users = grouped.setdefault(name, {})
                 users[c] = users.get(c, 0) | bit
                 readers.setdefault(name, read)
-        groups = []
+        groups: list[_Group] = []
+        where: dict[tuple[str, Condition], tuple[int, int]] = {}
         for name, users in grouped.items():
-            read = readers[name]
-            if all(c.kind == "threshold" for c in users):
-                read = _interval(read, users)
+            read = _keyed(readers[name], users, on, vocab)
+            where.update({(name, c): (len(groups), k) for k, c in enumerate(users)})
             groups.append(_Group(read, tuple(users), tuple(users.values()), {}))
         self._groups = tuple(groups)
+        self._eithers = tuple(
+            (users, tuple(where.get((_feature(part, on)[0], part)) for part in c.of))
+            for c, users in eithers.items()
+        )
         self._held = tuple(held)
         self._held_cache: dict[frozenset[str] | None, int] = {}
         self._chunks = range(0, len(self.policies), _CHUNK)
+        # Per chunk of eight policies: the ids of each set of them, filled as profiles ask.
+        self._id_tables: tuple[dict[int, tuple[str, ...]], ...] = tuple({} for _ in self._chunks)
 
     def _masks(self, ctx: Context) -> tuple[int, int, int]:
         """(ruled out, held, left to check): the policies of each, as bit masks."""
         unmet = self._gone
         left = self._unanswered
         on = self.on
+        codes = []
         for group in self._groups:
             key = group.read(ctx)
             found = group.cache.get(key)
             if found is None:
                 no = maybe = 0
+                each = []
                 for c, users in zip(group.conditions, group.users, strict=True):
                     code = _CODE[_evaluate(c, ctx, on).outcome]
+                    each.append(code)
                     if code == _UNMET:
                         no |= users
                     elif code == _OPEN:
                         maybe |= users
-                found = (no, maybe)
+                found = (no, maybe, tuple(each))
                 if len(group.cache) >= _CACHE_MAX:
                     group.cache.clear()
                 group.cache[key] = found
             unmet |= found[0]
             left |= found[1]
+            codes.append(found[2])
+        for users, parts in self._eithers:  # met if one part is, ruled out if every one is
+            best = _UNMET
+            for part in parts:
+                code = _OPEN if part is None else codes[part[0]][part[1]]
+                if code == _MET:
+                    best = _MET
+                    break
+                best = min(best, code)
+            if best == _UNMET:
+                unmet |= users
+            elif best == _OPEN:
+                left |= users
         quals = ctx.profile.qualifications
         held = self._held_cache.get(quals)
         if held is None:
@@ -573,10 +651,30 @@ class Matcher:
         }
 
     def matching(self, ctx: Context, decisions: Collection[Decision]) -> list[str]:
-        """The ids of the policies whose decision for this profile is one of `decisions`."""
-        return [
-            p.id for p, d in zip(self.policies, self.decide(ctx), strict=True) if d in decisions
-        ]
+        """The ids of the policies whose decision for this profile is one of `decisions`, in
+        the matcher's policy order."""
+        unmet, held, left = self._masks(ctx)
+        everyone = (1 << len(self.policies)) - 1
+        chosen = 0
+        if ELIGIBLE in decisions:
+            chosen |= everyone & ~unmet & ~held & ~left
+        if POSSIBLE in decisions:
+            chosen |= left & ~unmet & ~held
+        if HELD in decisions:
+            chosen |= held
+        if INELIGIBLE in decisions:
+            chosen |= unmet
+        out: list[str] = []
+        for tables, at in zip(self._id_tables, self._chunks, strict=True):
+            part = (chosen >> at) & 0xFF
+            if part:
+                ids = tables.get(part)
+                if ids is None:
+                    ids = tables[part] = tuple(
+                        self.policies[at + bit].id for bit in range(_CHUNK) if part >> bit & 1
+                    )
+                out += ids
+        return out
 
     def match(self, ctx: Context, policy: Policy) -> Match:
         """One policy with every reason."""

@@ -5,9 +5,8 @@ Pure: the standard comes in as data (data/vocab/size_standard.yaml), built once.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 SIZES = ("large", "medium", "small", "micro")
@@ -25,11 +24,34 @@ class SizeGroup:
     large: Mapping[str, float]
     medium: Mapping[str, float]
     small: Mapping[str, float]
+    # The indicators this group is classified by, in a fixed order, and each class's lower
+    # bounds in that order (worked out once: classifying is on every profile's path).
+    indicators: tuple[str, ...] = field(init=False, compare=False)
+    _bounds: tuple[tuple[str, tuple[float, ...]], ...] = field(
+        init=False, compare=False, repr=False
+    )
+    _picks: tuple[int, ...] = field(init=False, compare=False, repr=False)
 
-    @property
-    def indicators(self) -> tuple[str, ...]:
-        """The indicators this group is classified by, in a fixed order."""
-        return tuple(i for i in INDICATORS if i in self.large)
+    def __post_init__(self) -> None:
+        indicators = tuple(i for i in INDICATORS if i in self.large)
+        object.__setattr__(self, "indicators", indicators)
+        bounds = tuple(
+            (size, tuple(float(b[i]) for i in indicators))
+            for size, b in (("large", self.large), ("medium", self.medium), ("small", self.small))
+        )
+        object.__setattr__(self, "_bounds", bounds)
+        object.__setattr__(self, "_picks", tuple(INDICATORS.index(i) for i in indicators))
+
+    def class_of(self, values: Sequence[float]) -> str:
+        """The class when every indicator is known, values in `indicators` order (a class
+        needs all its lower bounds)."""
+        for size, bounds in self._bounds:
+            for value, bound in zip(values, bounds, strict=True):
+                if value < bound:
+                    break
+            else:
+                return size
+        return "micro"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +61,18 @@ class SizeStandard:
     title: str
     indicator_names: Mapping[str, str]
     groups: tuple[SizeGroup, ...]
+    _by_code: dict[str, SizeGroup] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def group_for(self, industry: str) -> SizeGroup:
         """The group covering a GB/T 4754 code: the longest matching code prefix wins."""
+        found = self._by_code.get(industry)
+        if found is None:
+            found = self._by_code[industry] = self._group_for(industry)
+        return found
+
+    def _group_for(self, industry: str) -> SizeGroup:
         best: tuple[int, SizeGroup] | None = None
         for group in self.groups:
             for code in group.codes:
@@ -62,14 +93,6 @@ class SizeResult:
     missing: tuple[str, ...] = ()
 
 
-def _class_of(group: SizeGroup, values: Mapping[str, float]) -> str:
-    """The class when every indicator is known (a class needs all its lower bounds)."""
-    for size, bounds in (("large", group.large), ("medium", group.medium), ("small", group.small)):
-        if all(values[i] >= bounds[i] for i in group.indicators):
-            return size
-    return "micro"
-
-
 def classify(
     standard: SizeStandard,
     industry: str,
@@ -80,11 +103,13 @@ def classify(
 ) -> SizeResult:
     """Classify an enterprise; with numbers missing, decide only if every value would agree."""
     group = standard.group_for(industry)
-    given = {"employees": employees, "revenue_wan": revenue_wan, "assets_wan": assets_wan}
-    missing = tuple(i for i in group.indicators if given[i] is None)
-    low = {i: (0.0 if given[i] is None else float(given[i] or 0)) for i in group.indicators}
-    high = {i: (math.inf if given[i] is None else float(given[i] or 0)) for i in group.indicators}
-    lowest, highest = _class_of(group, low), _class_of(group, high)
+    given = (employees, revenue_wan, assets_wan)
+    values = [given[k] for k in group._picks]
+    if None not in values:
+        return SizeResult(group.class_of(values), group.name, standard.title)  # type: ignore[arg-type]
+    missing = tuple(i for i, v in zip(group.indicators, values, strict=True) if v is None)
+    lowest = group.class_of(tuple(0.0 if v is None else float(v) for v in values))
+    highest = group.class_of(tuple(float("inf") if v is None else float(v) for v in values))
     if lowest == highest:
         return SizeResult(lowest, group.name, standard.title)
     return SizeResult(None, group.name, standard.title, missing)

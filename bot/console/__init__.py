@@ -45,6 +45,7 @@ from bot.console import _drafts as drafts
 from bot.console._fetch import FetchError, fetch_notice
 from bot.console._sheets import MAX_BYTES, Row, SheetError, read_sheet, workbook
 from schedulers import CONTINUOUS, EXPIRED, STATUSES, known_of, local_date, next_round, status
+from schedulers._audit import audit_row
 from schedulers._notice import MAX_CHARS, Proposal, policy_candidates, read_notice
 from schedulers.data import DATA_DIR
 from subscriptions import (
@@ -943,6 +944,7 @@ def console_routes(
                         "open_checks": len(
                             [c for c in p.eligibility.conditions if c.kind == "check"]
                         ),
+                        "audit": audit_row(p, on=today),
                     }
                 )
             wanted = request.query_params.get("status") or ""

@@ -127,6 +127,56 @@ class Rounds(Repository):
             s.flush()
             return _stored(old), _stored(row)
 
+    def retire(
+        self,
+        kept: set[str],
+        *,
+        start: dt.date,
+        end: dt.date,
+        reasons: dict[str, str],
+        now: dt.datetime,
+    ) -> list[StoredRound]:
+        """The catalog's dated rounds between `start` and `end` that it no longer gives (its
+        window was corrected, or the policy superseded): each gets a new version with no dates
+        (tbd), marked with the reason for its policy (`reasons`, by policy id; a policy not
+        named there is not touched). The bureau's own published rounds are kept. Returns the
+        new versions."""
+        out = []
+        with self.session() as s:
+            rows = s.scalars(
+                select(RoundRow).where(
+                    RoundRow.current.is_(True),
+                    RoundRow.source == "catalog",
+                    RoundRow.policy_id.in_(list(reasons)),
+                )
+            ).all()
+            for old in rows:
+                day = old.close or old.open
+                if old.key in kept or day is None or not start <= day <= end:
+                    continue
+                old.current = False
+                s.flush()
+                row = RoundRow(
+                    key=old.key,
+                    version=old.version + 1,
+                    current=True,
+                    policy_id=old.policy_id,
+                    open=None,
+                    close=None,
+                    basis=Basis.TBD,
+                    label=old.label,
+                    notice_url=None,
+                    source="catalog",
+                    created_at=now,
+                    withdrawn=reasons[old.policy_id],
+                    deadline=None,
+                    terms=old.terms,
+                )
+                s.add(row)
+                s.flush()
+                out.append(_stored(row))
+        return out
+
 
 def _falls_back(s: Session, key: str) -> RoundRow | None:
     """The newest catalog version of a round: what it is when the bureau withdraws its own."""

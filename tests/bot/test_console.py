@@ -627,3 +627,20 @@ def test_oversized_malformed_and_forged_requests_are_refused(console_db: str) ->
         assert client.get("/admin").status_code == 303, "a tampered cookie opens nothing"
         client.cookies.set(COOKIE, "x" * 5000)
         assert client.get("/admin").status_code == 303
+
+
+def test_the_catalog_page_shows_what_is_weak(console_db: str) -> None:
+    """Each policy's scope, the day it was last checked, its successor when superseded and
+    its weak points, as `huiqi catalog audit` gives them."""
+    with client_for(console_db) as client:
+        sign_in(client, "cha")
+        page = client.get("/admin/policies")
+    assert page.status_code == 200
+    html = page.text
+    old = html.split("<code>municipal-traditional-industry-upgrading-fund</code>", 1)[1]
+    row = old.split("</tr>", 1)[0]
+    assert "municipal-manufacturing-high-quality-development-fund</code></a> 取代" in row
+    assert "2026-12-04" in row
+    sme = html.split("<code>provincial-specialized-sophisticated-sme</code>", 1)[1]
+    assert '<span class="tag">规模</span>' in sme.split("</tr>", 1)[0]
+    assert "未写适用范围（行业、规模、主体）" in html

@@ -12,6 +12,7 @@ from bot._simulate import SimulatedClock
 from bot.chat import ChatService, Who
 from schedulers import SHANGHAI, Condition, RecordingChannel, SendResult
 from schedulers._catalog import Catalog
+from schedulers._policy import Supersession
 from schedulers.data import load_catalog
 from schedulers.dispatch import Dispatcher
 from subscriptions.data import load_size_standard, load_vocab
@@ -398,3 +399,47 @@ def test_a_change_of_terms_gives_one_notice_of_what_changed(store: Store) -> Non
     run_until(s, local(2026, 12, 31))
     assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1
     assert sum("【内容变更】" in m.text for m in s.channel.sent) == 1
+
+
+def test_rounds_the_catalog_no_longer_gives_are_withdrawn(store: Store) -> None:
+    """The catalog now records the talent subsidy as superseded: its stored rounds of this
+    year and next lose their dates (tbd) with the reason, their pending reminders are dropped,
+    who heard of the open round is told once that it is withdrawn, and nothing else is sent."""
+    s = setup(store, at=local(2026, 12, 3, 14, 0))
+    run_until(s, local(2026, 12, 4, 0, 0))
+    assert sum("【申报开始】企业“千名引硕工程”" in m.text for m in s.channel.sent) == 1
+    talent = WORLD.catalog.get(TALENT)
+    assert talent is not None
+    successor = "municipal-manufacturing-high-quality-development-fund"
+    gone = replace(talent, superseded_by=Supersession(successor, evidence=()))
+    updated = World(
+        Catalog(
+            tuple(gone if p.id == TALENT else p for p in WORLD.catalog.policies),
+            WORLD.catalog.vocab,
+        ),
+        WORLD.vocab,
+        WORLD.standard,
+    )
+    s.dispatcher = dispatcher_for(
+        updated, store, {"console": s.channel}, clock=s.clock, public_url="https://huiqi.example.cn"
+    )
+    before = len(s.channel.sent)
+    s.clock.now = local(2026, 12, 5, 10, 0)
+    assert sync_rounds(store, updated.catalog, now=s.clock.now) == 8  # 4 windows, 2026-27
+    assert sync_rounds(store, updated.catalog, now=s.clock.now) == 0
+    current = [r for r in store.rounds.current_rounds() if r.policy_id == TALENT]
+    dated = [r for r in current if r.open or r.close]
+    assert [r.key for r in dated] == [r.key for r in current if r.key.endswith("@2025")]
+    retired = [r for r in current if r.withdrawn]
+    assert len(retired) == 8
+    assert all("市级制造业高质量发展专项资金" in (r.withdrawn or "") for r in retired)
+    replan(store, updated, now=s.clock.now)
+    run_until(s, local(2026, 12, 31))
+    told = [m.text for m in s.channel.sent[before:] if "千名引硕" in m.text]
+    assert len(told) == 1
+    assert told[0].startswith("【批次撤回】企业“千名引硕工程”人才生活补贴")
+    assert "本政策已被“市级制造业高质量发展专项资金项目申报”取代" in told[0]
+    pending = [
+        r for r in talent_rows(store) if r["status"] == "pending" and r["kind"] != "withdraw-2"
+    ]
+    assert pending == []

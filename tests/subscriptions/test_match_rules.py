@@ -191,13 +191,17 @@ def test_amounts_exclude_fund_totals_and_show_the_payer() -> None:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_days_matcher_decides_as_the_full_match(seed: int) -> None:
-    """On 3,000 generated profiles, the cached fast path equals match() on every policy."""
+    """On 3,000 generated profiles, the cached fast path (decisions, the ids of each decision,
+    the counts) equals match() on every policy."""
     catalog = load_catalog()
     matcher = Matcher(catalog.policies, VOCAB, on=ON)
     for profile in generate(VOCAB, 1_500, seed):
         c = Context.of(profile, VOCAB, STANDARD)
         full = tuple(match(c, p, on=ON).decision for p in catalog.policies)
         assert matcher.decide(c) == full, profile
+        for wanted in ((ELIGIBLE, POSSIBLE), (HELD,), (INELIGIBLE,)):
+            ids = [p.id for p, d in zip(catalog.policies, full, strict=True) if d in wanted]
+            assert matcher.matching(c, wanted) == ids, profile
         counts = matcher.counts(c)
         assert sum(counts.values()) == len(catalog.policies)
         assert counts[HELD] == full.count(HELD)
