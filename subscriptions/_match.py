@@ -270,7 +270,9 @@ def _either(cond: Condition, ctx: Context, on: dt.date) -> Reason:
         outcome = CHECK if CHECK in outcomes else UNKNOWN
     needs = tuple(dict.fromkeys(n for r in parts if r.open for n in r.needs))
     wanted = tuple(r.quote or r.kind for r in parts)
-    return Reason("either", outcome, wanted=wanted, needs=needs)
+    # What is left to ask: the questions of the alternatives still open.
+    asked = "；或".join(r.question for r in parts if r.open and r.question)
+    return Reason("either", outcome, wanted=wanted, needs=needs, question=asked)
 
 
 def _evaluate(cond: Condition, ctx: Context, on: dt.date) -> Reason:
@@ -306,7 +308,7 @@ def evaluate(cond: Condition, ctx: Context, on: dt.date) -> Reason:
     """One condition against one profile, with the policy's words and question attached."""
     reason = _evaluate(cond, ctx, on)
     if cond.text or cond.question:
-        reason = replace(reason, quote=cond.text or "", question=cond.question or "")
+        reason = replace(reason, quote=cond.text or "", question=cond.question or reason.question)
     return reason
 
 

@@ -138,7 +138,10 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("subscriber_id", "round_key", "round_version", "kind"),
-        Index("ix_outbox_due", "status", "due_at"),
+        # The claim and the next wake-up: pending rows by next_attempt_at (migration 0015).
+        Index("ix_outbox_claim", "status", "next_attempt_at", "id"),
+        # Dropping older versions' reminders, who was told of a round.
+        Index("ix_outbox_round", "round_key", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))

@@ -11,10 +11,12 @@ from schedulers.data import DATA_DIR
 from subscriptions._profile import Division, Industries, Term, Vocab
 from subscriptions._size import SizeStandard, build_standard
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built
+
 
 def _read(name: str, data_dir: Path) -> Any:
     with (data_dir / "vocab" / name).open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=_SafeLoader)  # noqa: S506 - a safe loader
 
 
 def load_size_standard(data_dir: Path = DATA_DIR) -> SizeStandard:
