@@ -217,12 +217,16 @@ def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
 MATCHES_MAX_AGE = dt.timedelta(days=7)
 
 
-def refresh_matches(store: Store, world: World, *, on: dt.date) -> int:
-    """Match every enterprise whose cached matches are missing or stale; return how many."""
+def refresh_matches(
+    store: Store, world: World, *, on: dt.date, only: Collection[int] | None = None
+) -> int:
+    """Match every enterprise whose cached matches are missing or stale (of those followed by
+    the subscribers `only`, when given: a chat request rematches its own enterprise, never the
+    city); return how many."""
     found: list[tuple[int, list[str]]] = []
     matcher = world.matcher(on)
     for enterprise_id, raw in store.registry.unmatched(
-        on=on, catalog=world.catalog.digest, max_age=MATCHES_MAX_AGE
+        on=on, catalog=world.catalog.digest, max_age=MATCHES_MAX_AGE, subscribers=only
     ):
         try:
             profile = parse_profile(raw, world.vocab)
@@ -241,7 +245,7 @@ def audiences(
     store: Store, world: World, *, on: dt.date, only: Collection[int] | None = None
 ) -> list[Audience]:
     """Every active subscription (or those of `only`) with the policies its enterprise matches."""
-    refresh_matches(store, world, on=on)
+    refresh_matches(store, world, on=on, only=only)
     out = []
     for sub in store.registry.subscriptions(only):
         hour, minute = (int(x) for x in sub.send_time.split(":"))

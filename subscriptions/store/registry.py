@@ -69,21 +69,32 @@ class Registry(Repository):
             return [Enterprise(r.id, r.name, dict(r.profile)) for r in rows]
 
     def unmatched(
-        self, *, on: dt.date, catalog: str, max_age: dt.timedelta
+        self,
+        *,
+        on: dt.date,
+        catalog: str,
+        max_age: dt.timedelta,
+        subscribers: Collection[int] | None = None,
     ) -> list[tuple[int, dict[str, Any]]]:
-        """(id, profile) of enterprises whose cached matches are missing or out of date."""
-        with self.session() as s:
-            rows = s.execute(
-                select(EnterpriseRow.id, EnterpriseRow.profile)
-                .where(
-                    EnterpriseRow.matches.is_(None)
-                    | (EnterpriseRow.matched_catalog != catalog)
-                    | (EnterpriseRow.matched_on < on - max_age)
-                    | (EnterpriseRow.matched_on > on)
-                )
-                .order_by(EnterpriseRow.id)
+        """(id, profile) of enterprises whose cached matches are missing or out of date: of
+        every enterprise, or of those the `subscribers` follow."""
+        query = (
+            select(EnterpriseRow.id, EnterpriseRow.profile)
+            .where(
+                EnterpriseRow.matches.is_(None)
+                | (EnterpriseRow.matched_catalog != catalog)
+                | (EnterpriseRow.matched_on < on - max_age)
+                | (EnterpriseRow.matched_on > on)
             )
-            return [(row[0], row[1]) for row in rows]
+            .order_by(EnterpriseRow.id)
+        )
+        if subscribers is not None:
+            followed = select(SubscriptionRow.enterprise_id).where(
+                SubscriptionRow.subscriber_id.in_(list(subscribers))
+            )
+            query = query.where(EnterpriseRow.id.in_(followed))
+        with self.session() as s:
+            return [(row[0], row[1]) for row in s.execute(query)]
 
     def save_matches(
         self, found: Sequence[tuple[int, list[str]]], *, on: dt.date, catalog: str

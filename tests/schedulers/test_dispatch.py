@@ -7,7 +7,15 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field, replace
 
-from bot._service import World, add_round, dispatcher_for, replan, sync_rounds, withdraw_round
+from bot._service import (
+    MATCHES_MAX_AGE,
+    World,
+    add_round,
+    dispatcher_for,
+    replan,
+    sync_rounds,
+    withdraw_round,
+)
 from bot._simulate import SimulatedClock
 from bot.chat import ChatService, Who
 from schedulers import SHANGHAI, Condition, RecordingChannel, SendResult
@@ -443,3 +451,32 @@ def test_rounds_the_catalog_no_longer_gives_are_withdrawn(store: Store) -> None:
         r for r in talent_rows(store) if r["status"] == "pending" and r["kind"] != "withdraw-2"
     ]
     assert pending == []
+
+
+def test_one_registration_rematches_its_own_enterprise_not_the_city(store: Store) -> None:
+    """A week after the city was matched (its cache stale), one enterprise registers: planning
+    for it rematches that enterprise only; the hourly pass then rematches the rest."""
+    at = local(2026, 11, 20, 10, 0)
+    setup(store, at=at, firms=5)
+    later = local(2026, 12, 1, 10, 0)  # past MATCHES_MAX_AGE: every cache is stale
+    stale = dict(
+        store.registry.unmatched(
+            on=dt.date(2026, 12, 1), catalog=WORLD.catalog.digest, max_age=MATCHES_MAX_AGE
+        )
+    )
+    assert len(stale) == 5
+    enterprise = store.registry.save_enterprise("新登记企业", TALENT_FIRM, now=later)
+    sub = store.registry.subscriber("console", "chat-new", display_name=None, now=later)
+    store.registry.subscribe(sub, enterprise, now=later, offsets=(7, 1))
+    replan(store, WORLD, now=later, only={sub})
+    left = store.registry.unmatched(
+        on=dt.date(2026, 12, 1), catalog=WORLD.catalog.digest, max_age=MATCHES_MAX_AGE
+    )
+    assert sorted(e for e, _ in left) == sorted(stale)  # the city still waits for the pass
+    replan(store, WORLD, now=later)
+    assert (
+        store.registry.unmatched(
+            on=dt.date(2026, 12, 1), catalog=WORLD.catalog.digest, max_age=MATCHES_MAX_AGE
+        )
+        == []
+    )
