@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy import insert as sqlalchemy_insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from schedulers import ANNOUNCEMENT, Claimed, Kind, Reminder
@@ -69,23 +69,62 @@ class Outbox(Repository):
         ]
         if not values:
             return 0
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        inserted = 0
+        if self.dialect == "postgresql":
+            return self._copy_in(values, now=now)
+        rows = sqlite.insert(OutboxRow)
+        # One statement, compiled once, for every row: SQLAlchemy sends the rows in batches
+        # of multi-row VALUES ("insertmanyvalues"), RETURNING the ids of those inserted or
+        # re-timed.
+        stmt = rows.on_conflict_do_update(
+            index_elements=["subscriber_id", "round_key", "round_version", "kind"],
+            set_={
+                "due_at": rows.excluded.due_at,
+                "next_attempt_at": rows.excluded.next_attempt_at,
+            },
+            where=(OutboxRow.status == PENDING)
+            & (OutboxRow.attempts == 0)
+            & (OutboxRow.due_at != rows.excluded.due_at),
+        ).returning(OutboxRow.id)
         with self.session() as s:
-            for start in range(0, len(values), 500):
-                rows = insert(OutboxRow).values(values[start : start + 500])
-                stmt = rows.on_conflict_do_update(
-                    index_elements=["subscriber_id", "round_key", "round_version", "kind"],
-                    set_={
-                        "due_at": rows.excluded.due_at,
-                        "next_attempt_at": rows.excluded.next_attempt_at,
-                    },
-                    where=(OutboxRow.status == PENDING)
-                    & (OutboxRow.attempts == 0)
-                    & (OutboxRow.due_at != rows.excluded.due_at),
-                ).returning(OutboxRow.id)
-                inserted += len(s.connection().execute(stmt).all())
-        return inserted
+            return len(s.connection().execute(stmt, values).all())
+
+    def _copy_in(self, values: list[dict[str, Any]], *, now: dt.datetime) -> int:
+        """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT with
+        the same conflict rule as SQLite's path; the count of rows inserted or re-timed."""
+        with self.session() as s:
+            raw = cast(Any, s.connection().connection.driver_connection)  # psycopg's
+            with raw.cursor() as cur:
+                cur.execute(
+                    "CREATE TEMP TABLE outbox_in (subscriber_id integer, round_key text, "
+                    "round_version integer, kind text, due_at timestamptz) ON COMMIT DROP"
+                )
+                with cur.copy(
+                    "COPY outbox_in (subscriber_id, round_key, round_version, kind, due_at) "
+                    "FROM STDIN"
+                ) as copy:
+                    for v in values:
+                        copy.write_row(
+                            (
+                                v["subscriber_id"],
+                                v["round_key"],
+                                v["round_version"],
+                                v["kind"],
+                                v["due_at"],
+                            )
+                        )
+                cur.execute(
+                    "INSERT INTO outbox (subscriber_id, round_key, round_version, kind, due_at, "
+                    "next_attempt_at, status, attempts, late, created_at) "
+                    "SELECT subscriber_id, round_key, round_version, kind, due_at, due_at, "
+                    "%(pending)s, 0, false, %(now)s FROM outbox_in "
+                    "ON CONFLICT (subscriber_id, round_key, round_version, kind) DO UPDATE "
+                    "SET due_at = EXCLUDED.due_at, next_attempt_at = EXCLUDED.next_attempt_at "
+                    "WHERE outbox.status = %(pending)s AND outbox.attempts = 0 "
+                    "AND outbox.due_at <> EXCLUDED.due_at",
+                    {"pending": PENDING, "now": now},
+                )
+                count: int = cur.rowcount
+                return max(count, 0)
 
     def recover(self, *, now: dt.datetime, lease: dt.timedelta) -> int:
         """Return rows left in `sending` longer than `lease` (a crashed sender) to `pending`."""

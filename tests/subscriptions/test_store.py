@@ -279,3 +279,26 @@ def test_the_claim_and_the_wake_up_use_the_claim_index(store: Store) -> None:
             )
     assert "ix_outbox_claim" in plan, plan
     assert "TEMP B-TREE" not in plan.upper(), plan  # no sort after the read
+
+
+def test_a_large_enqueue_counts_every_row_once(store: Store) -> None:
+    """2,500 reminders (several of the writer's batches): all inserted, none again, and only
+    the 10 whose time moved are re-timed, on SQLite (executemany) and PostgreSQL (COPY)."""
+    subs = [
+        store.registry.subscriber("console", f"c{i}", display_name=None, now=NOW) for i in range(50)
+    ]
+    due = dt.datetime(2026, 12, 10, 1, 30, tzinfo=dt.UTC)
+    planned = [Reminder(subs[i % 50], f"p{i // 50}#0@2027", 1, "open", due) for i in range(2500)]
+    assert store.outbox.enqueue(planned, now=NOW) == 2500
+    assert store.outbox.enqueue(planned, now=NOW) == 0
+    moved = [
+        Reminder(r.subscriber_id, r.round_key, 1, "open", due + dt.timedelta(days=1))
+        for r in planned[:10]
+    ]
+    assert store.outbox.enqueue(moved, now=NOW) == 10
+    rows = store.outbox.rows()
+    assert len(rows) == 2500
+    assert sum(r["due_at"] != due for r in rows) == 10
+    assert {r["due_at"] for r in rows if r["due_at"] != due} == {due + dt.timedelta(days=1)}
+    claimed = store.outbox.claim(now=due, worker="w", limit=5000)
+    assert len(claimed) == 2490  # the moved ten are not due yet: next_attempt_at moved too
