@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import gzip
 import hashlib
+import math
 import threading
+import time
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import segno
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,15 +24,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot._clock import now as clock_now
 from bot._feeds import all_feed, category_feed, enterprise_feed
 from bot._service import World, round_book
 from bot._views import environment, policy_record
 from schedulers import STATUSES, Catalog, Policy, RoundBook, Status, known_of, next_round, status
 from subscriptions import ProfileError, parse_profile
-from subscriptions.store import Store, StoredRound
+from subscriptions.store import Store
 
 CALENDAR = "text/calendar; charset=utf-8"
 FEED_CACHE_SIZE = 512
+GZIP_MINIMUM = 1000  # bytes: smaller bodies are sent as they are
 # Dates a question may be asked about: rounds are computed a year either side, and the
 # extremes of the calendar (0001-01-01, 9999-12-31) would overflow that arithmetic.
 ON_RANGE = (dt.date(2000, 1, 1), dt.date(2099, 12, 31))
@@ -36,20 +42,31 @@ ON_RANGE = (dt.date(2000, 1, 1), dt.date(2099, 12, 31))
 
 @dataclass(frozen=True)
 class Built:
-    """A feed's bytes with the validators of a conditional GET."""
+    """A feed's or page's bytes, plain and gzipped, with the validators of a conditional GET
+    (each representation its own strong ETag)."""
 
     body: bytes
     etag: str
     last_modified: dt.datetime
+    gzipped: bytes = b""
+    gzip_etag: str = ""
 
 
 class FeedCache:
-    """Recently built feeds, keyed by everything they depend on."""
+    """Recently built feeds and pages, keyed by everything they depend on."""
 
     def __init__(self, size: int = FEED_CACHE_SIZE) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], Built] = OrderedDict()
         self._lock = threading.Lock()  # feeds are served from Starlette's worker threads
+
+    def peek(self, key: tuple[Any, ...]) -> Built | None:
+        """The cached entry for `key`, if any (never builds)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
 
     def get(self, key: tuple[Any, ...], build: Callable[[], bytes], modified: dt.datetime) -> Built:
         """The cached feed for `key`, built on a miss (outside the lock: builds run side by
@@ -60,7 +77,9 @@ class FeedCache:
                 self._items.move_to_end(key)
                 return found
         body = build()
-        found = Built(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', modified)
+        digest = hashlib.sha256(body).hexdigest()[:32]
+        packed = gzip.compress(body, compresslevel=6, mtime=0)  # the same bytes every build
+        found = Built(body, f'"{digest}"', modified, packed, f'"{digest}-gz"')
         with self._lock:
             self._items[key] = found
             if len(self._items) > self.size:
@@ -74,16 +93,46 @@ def _http_date(moment: dt.datetime) -> str:
     )
 
 
-def conditional(request: Request, built: Built, *, private: bool) -> Response:
-    """200 with the feed, or 304 when the client's copy is current."""
+def _accepts_gzip(request: Request) -> bool:
+    """Whether Accept-Encoding allows gzip (named, or `*`, with a q above 0)."""
+    for part in request.headers.get("accept-encoding", "").lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() not in ("gzip", "*"):
+            continue
+        q = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            if float(q) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def conditional(
+    request: Request,
+    built: Built,
+    *,
+    private: bool,
+    media_type: str = CALENDAR,
+    max_age: int = 3600,
+) -> Response:
+    """200 with the feed or page (gzipped when the client takes it), or 304 when the client's
+    copy is current. If-None-Match is compared weakly (a proxy may have weakened the tag)."""
+    packed = bool(built.gzipped) and _accepts_gzip(request)
+    etag = built.gzip_etag if packed else built.etag
     headers = {
-        "ETag": built.etag,
+        "ETag": etag,
         "Last-Modified": _http_date(built.last_modified),
-        "Cache-Control": ("private" if private else "public") + ", max-age=3600",
+        "Cache-Control": ("private" if private else "public")
+        + (f", max-age={max_age}" if max_age else ", no-cache"),
+        "Vary": "Accept-Encoding",
     }
+    # A plain body large enough passes through GZipMiddleware, which adds Vary itself.
+    plain_vary = {} if len(built.body) >= GZIP_MINIMUM else {"Vary": "Accept-Encoding"}
     inm = request.headers.get("if-none-match")
     if inm is not None:
-        if built.etag in {tag.strip() for tag in inm.split(",")} or inm.strip() == "*":
+        tags = {tag.strip().removeprefix("W/") for tag in inm.split(",")}
+        if etag in tags or "*" in tags:
             return Response(status_code=304, headers=headers)
     elif (ims := request.headers.get("if-modified-since")) is not None:
         try:
@@ -94,7 +143,11 @@ def conditional(request: Request, built: Built, *, private: bool) -> Response:
             since = since.replace(tzinfo=dt.UTC)
         if since is not None and built.last_modified.replace(microsecond=0) <= since:
             return Response(status_code=304, headers=headers)
-    return Response(built.body, media_type=CALENDAR, headers=headers)
+    if packed:
+        headers["Content-Encoding"] = "gzip"
+        return Response(built.gzipped, media_type=media_type, headers=headers)
+    del headers["Vary"]
+    return Response(built.body, media_type=media_type, headers=headers | plain_vary)
 
 
 def qr_svg(text: str) -> str:
@@ -136,13 +189,17 @@ def create_web_app(
     store: Callable[[], Store | None] = lambda: None,
     public_url: str | None = None,
     channels: Callable[[], dict[str, Any]] = dict,
+    rounds_ttl: float = 1.0,
 ) -> Starlette:
     """The ASGI app; `store` gives the open store (None before start-up or in pure tests),
-    `channels` each channel's state for /healthz."""
+    `channels` each channel's state for /healthz. Pages and feeds are cached by the rounds'
+    version: what this process writes counts at once, another process's writes (the command
+    line) are seen within `rounds_ttl` seconds."""
     catalog = world.catalog if isinstance(world, World) else world
     full = world if isinstance(world, World) else None
     env = environment()
     cache = FeedCache()
+    pages = FeedCache()
     categories = {t.key: t.name for t in catalog.vocab.categories}
     levels = {t.key: t.name for t in catalog.vocab.levels}
 
@@ -170,22 +227,20 @@ def create_web_app(
     def feed_links(request: Request, path: str) -> dict[str, Any]:
         return calendar_links(base(request) + path, request.headers.get("user-agent", ""))
 
-    def rounds_or_503() -> tuple[Store, list[StoredRound], World] | Response:
+    def store_or_503() -> tuple[Store, World] | Response:
         opened = store()
         if opened is None or full is None:
             return Response("服务正在启动，请稍后再试", status_code=503)
-        return opened, opened.rounds.current_rounds(), full
+        return opened, full
+
+    def built_at() -> dt.datetime:
+        """Last-Modified of what is built now (kept with it while it is cached)."""
+        return clock_now().replace(microsecond=0)
 
     def book() -> RoundBook | None:
         """The rounds as they stand, from the store (None before it is open: the catalog's)."""
         opened = store()
         return None if opened is None else round_book(opened)
-
-    def stamp(rounds: list[StoredRound]) -> tuple[int, dt.datetime]:
-        latest = max(
-            (r.recorded_at for r in rounds), default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-        )
-        return len(rounds), latest
 
     async def healthz(request: Request) -> Response:
         states = channels()
@@ -199,12 +254,58 @@ def create_web_app(
         )
 
     # The pages and the API read the rounds from the store: plain functions, run in threads.
-    def api_policies(request: Request) -> Response:
+    polled: dict[str, Any] = {"store": None, "stamp": 0, "at": -math.inf}
+    polling = threading.Lock()
+
+    def version() -> tuple[int, int]:
+        """The rounds' version: (this process's writes, the newest row in the store), the
+        store polled at most every `rounds_ttl` seconds; (-1, -1) before it is open."""
+        opened = store()
+        if opened is None:
+            return (-1, -1)
+        with polling:
+            fresh = polled["store"] is opened and time.monotonic() - polled["at"] < rounds_ttl
+        if not fresh:
+            stamp = opened.rounds.stamp()
+            with polling:
+                polled.update(store=opened, stamp=stamp, at=time.monotonic())
+        return (opened.rounds.writes, int(polled["stamp"]))
+
+    def version_is_fresh() -> bool:
+        opened = store()
+        with polling:
+            return opened is None or (
+                polled["store"] is opened and time.monotonic() - polled["at"] < rounds_ttl
+            )
+
+    async def page(
+        request: Request, key: tuple[Any, ...], build: Callable[[], bytes], media_type: str
+    ) -> Response:
+        """A page or API answer built once per everything it depends on (the rounds' version,
+        the catalog, the day, the filters) and served from memory on the event loop, with its
+        ETags; browsers revalidate each time (no-cache), so a new round shows at once. The
+        store is read, and a page built, in a worker thread."""
+        if version_is_fresh():
+            current = version()
+        else:
+            current = await anyio.to_thread.run_sync(version)
+        full_key = (*key, current, catalog.digest)
+        built = pages.peek(full_key)
+        if built is None:
+            built = await anyio.to_thread.run_sync(lambda: pages.get(full_key, build, built_at()))
+        return conditional(request, built, private=False, media_type=media_type, max_age=0)
+
+    async def api_policies(request: Request) -> Response:
         on = day_of(request)
         if isinstance(on, Response):
             return on
-        rounds = book()
-        return JSONResponse([policy_record(p, on=on, book=rounds) for p in catalog.policies])
+
+        def build() -> bytes:
+            rounds = book()
+            records = [policy_record(p, on=on, book=rounds) for p in catalog.policies]
+            return bytes(JSONResponse(records).body)
+
+        return await page(request, ("api", on), build, "application/json")
 
     def api_policy(request: Request) -> Response:
         on = day_of(request)
@@ -218,14 +319,17 @@ def create_web_app(
     # The feeds read the store and build calendars: plain functions, which Starlette runs in
     # its worker threads, so a slow database or a large feed never holds up the event loop.
     def feed_all(request: Request) -> Response:
-        got = rounds_or_503()
+        got = store_or_503()
         if isinstance(got, Response):
             return got
-        _, rounds, w = got
-        count, latest = stamp(rounds)
+        opened, w = got
         on = today()
-        key = ("all", count, latest, catalog.digest, on, base(request))
-        built = cache.get(key, lambda: all_feed(w, rounds, on=on, base_url=base(request)), latest)
+        key = ("all", version(), catalog.digest, on, base(request))
+        built = cache.get(
+            key,
+            lambda: all_feed(w, opened.rounds.current_rounds(), on=on, base_url=base(request)),
+            built_at(),
+        )
         return conditional(request, built, private=False)
 
     def feed_category(request: Request) -> Response:
@@ -233,25 +337,26 @@ def create_web_app(
         if category not in categories:
             # The path is not echoed back: only the categories that exist are named.
             return PlainTextResponse(f"没有这一类别；可用：{', '.join(categories)}", 404)
-        got = rounds_or_503()
+        got = store_or_503()
         if isinstance(got, Response):
             return got
-        _, rounds, w = got
-        count, latest = stamp(rounds)
+        opened, w = got
         on = today()
-        key = ("category", category, count, latest, catalog.digest, on, base(request))
+        key = ("category", category, version(), catalog.digest, on, base(request))
         built = cache.get(
             key,
-            lambda: category_feed(w, rounds, category, on=on, base_url=base(request)),
-            latest,
+            lambda: category_feed(
+                w, opened.rounds.current_rounds(), category, on=on, base_url=base(request)
+            ),
+            built_at(),
         )
         return conditional(request, built, private=False)
 
     def feed_enterprise(request: Request) -> Response:
-        got = rounds_or_503()
+        got = store_or_503()
         if isinstance(got, Response):
             return got
-        opened, rounds, w = got
+        opened, w = got
         not_found = PlainTextResponse("没有这个日历（链接可能已更换或停用）", 404)
         owner = opened.tokens.feed_owner(request.path_params["token"])
         if owner is None:
@@ -261,31 +366,48 @@ def create_web_app(
             profile = parse_profile(owner.profile, w.vocab)
         except ProfileError:
             return not_found
-        count, latest = stamp(rounds)
         on = today()
-        key = (
-            "enterprise",
-            enterprise_id,
-            updated,
-            count,
-            latest,
-            catalog.digest,
-            on,
-            base(request),
-        )
+        key = ("enterprise", enterprise_id, updated, version(), catalog.digest, on, base(request))
         built = cache.get(
             key,
-            lambda: enterprise_feed(w, rounds, name, profile, on=on, base_url=base(request)),
-            latest if updated is None else max(latest, updated),
+            lambda: enterprise_feed(
+                w, opened.rounds.current_rounds(), name, profile, on=on, base_url=base(request)
+            ),
+            built_at(),
         )
         return conditional(request, built, private=True)
 
-    def index(request: Request) -> Response:
+    async def index(request: Request) -> Response:
         on = today()
-        rounds = book()
         wanted_category = request.query_params.get("category") or None
         wanted_level = request.query_params.get("level") or None
         wanted_industry = (request.query_params.get("industry") or "").strip().upper()[:1] or None
+        if wanted_category not in categories:
+            wanted_category = None  # only the filters that exist make pages of their own
+        if wanted_level not in levels:
+            wanted_level = None
+        path = f"/feeds/category/{wanted_category}.ics" if wanted_category else "/feeds/all.ics"
+        agent = request.headers.get("user-agent", "").lower()
+        # What the page's calendar links depend on (the QR code is drawn only to build it).
+        where = (base(request) + path, "micromessenger" in agent, "wxwork" in agent)
+        key = ("index", on, wanted_category, wanted_level, wanted_industry, where)
+        return await page(
+            request,
+            key,
+            lambda: _index_html(
+                on, wanted_category, wanted_level, wanted_industry, feed_links(request, path)
+            ),
+            "text/html; charset=utf-8",
+        )
+
+    def _index_html(
+        on: dt.date,
+        wanted_category: str | None,
+        wanted_level: str | None,
+        wanted_industry: str | None,
+        links: dict[str, Any],
+    ) -> bytes:
+        rounds = book()
         rows = []
         for policy in catalog.policies:
             if wanted_category and policy.category != wanted_category:
@@ -327,16 +449,11 @@ def create_web_app(
                 "industry": wanted_industry,
             },
             # A category's page offers that category's calendar, not every policy's.
-            feed=feed_links(
-                request,
-                f"/feeds/category/{wanted_category}.ics"
-                if wanted_category in categories
-                else "/feeds/all.ics",
-            ),
+            feed=links,
             feed_name=categories.get(wanted_category or ""),
             statuses=STATUSES,
         )
-        return HTMLResponse(html)
+        return html.encode("utf-8")
 
     def policy_page(request: Request) -> Response:
         policy = catalog.get(request.path_params["policy_id"])
@@ -367,5 +484,5 @@ def create_web_app(
             Route("/api/policies", api_policies),
             Route("/api/policies/{policy_id}", api_policy),
         ],
-        middleware=[Middleware(GZipMiddleware, minimum_size=1000)],
+        middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM)],
     )

@@ -1,9 +1,12 @@
-"""Benchmark: a cached private feed served by huiqi, beside nginx serving the same bytes.
+"""Benchmark: the home page, /api/policies and a private feed served by huiqi, beside nginx
+serving the same bytes.
 
 Usage: python scripts/bench_feeds.py [--seconds S] [--connections C]
-Needs wrk and nginx (Debian packages). Everything listens on 127.0.0.1. Reports requests
-per second for a full 200 and a conditional 304, for huiqi (one uvicorn process) and nginx
-(one worker), and their ratios.
+Needs wrk and nginx (Debian packages). Everything listens on 127.0.0.1. For each of the three,
+reports requests per second and p99 latency of a plain 200, a gzipped 200 and a conditional
+304, for huiqi (one uvicorn process) and nginx (one worker, the same plain and gzipped
+bytes as files), and their ratios (target: each at least 0.25x, p99 under 50 ms at 32
+connections).
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ http {{
   server {{
     listen 127.0.0.1:{port};
     root {dir}/www;
-    location / {{ default_type "text/calendar; charset=utf-8"; etag on; }}
+    types {{ text/html html; application/json json; text/calendar ics; }}
+    charset utf-8;
+    location / {{ etag on; }}
   }}
 }}
 """
@@ -60,8 +65,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wrk(url: str, seconds: int, connections: int, header: str | None = None) -> float:
-    """Requests per second that wrk measures for `url`."""
+def wrk(url: str, seconds: int, connections: int, header: str | None = None) -> tuple[float, float]:
+    """Requests per second and p99 latency (ms) that wrk measures for `url`."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if header:
         command[1:1] = ["-H", header]
@@ -72,7 +77,19 @@ def wrk(url: str, seconds: int, connections: int, header: str | None = None) -> 
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if non2xx:
         raise RuntimeError(f"{non2xx.group(1)} error responses from {url}")
-    return float(found.group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    latency = float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
+    return float(found.group(1)), latency
+
+
+def fetch(url: str, gzipped: bool = False) -> tuple[bytes, str]:
+    """The body (as sent) and ETag of `url`."""
+    request = urllib.request.Request(  # noqa: S310 - our own local servers
+        url, headers={"Accept-Encoding": "gzip" if gzipped else "identity"}
+    )
+    with urllib.request.urlopen(request) as response:  # noqa: S310 - our own local servers
+        return response.read(), response.headers["ETag"]
 
 
 def main(argv: list[str]) -> int:
@@ -105,43 +122,59 @@ def main(argv: list[str]) -> int:
         token = store.tokens.issue_token(
             store.registry.save_enterprise(raw["name"], raw, now=now), now=now
         )
-        huiqi_url = f"http://127.0.0.1:{port}/feeds/e/{token}.ics"
-        with urllib.request.urlopen(huiqi_url) as response:  # noqa: S310 - our own local server
-            body, etag = response.read(), response.headers["ETag"]
-
+        paths = {"GET /": ("/", "index.html"), "/api/policies": ("/api/policies", "policies.json")}
+        paths["private feed"] = (f"/feeds/e/{token}.ics", "feed.ics")
         www = Path(tmp) / "www"
         www.mkdir()
-        (www / "feed.ics").write_bytes(body)
-        for path in (Path(tmp), www, www / "feed.ics"):  # nginx workers run unprivileged
-            path.chmod(0o755)
+        sizes = {}
+        for name, (path, file) in paths.items():
+            body, _ = fetch(f"http://127.0.0.1:{port}{path}")
+            packed, _ = fetch(f"http://127.0.0.1:{port}{path}", gzipped=True)
+            (www / file).write_bytes(body)
+            (www / f"{file}.gz").write_bytes(packed)
+            sizes[name] = (len(body), len(packed))
+        for entry in (Path(tmp), www, *www.iterdir()):  # nginx workers run unprivileged
+            entry.chmod(0o755)
         nginx_port = free_port()
         conf = Path(tmp) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=tmp, port=nginx_port), encoding="utf-8")
         subprocess.run([nginx, "-e", f"{tmp}/error.log", "-c", str(conf)], check=True)  # noqa: S603
+        results: dict[str, dict[str, tuple[float, float]]] = {}
         try:
-            nginx_url = f"http://127.0.0.1:{nginx_port}/feed.ics"
-            with urllib.request.urlopen(nginx_url) as response:  # noqa: S310 - our own local server
-                nginx_etag = response.headers["ETag"]
-            results = {
-                "huiqi 200": wrk(huiqi_url, args.seconds, args.connections),
-                "huiqi 304": wrk(
-                    huiqi_url, args.seconds, args.connections, f"If-None-Match: {etag}"
-                ),
-                "nginx 200": wrk(nginx_url, args.seconds, args.connections),
-                "nginx 304": wrk(
-                    nginx_url, args.seconds, args.connections, f"If-None-Match: {nginx_etag}"
-                ),
-            }
+            for name, (path, file) in paths.items():
+                ours = f"http://127.0.0.1:{port}{path}"
+                theirs = f"http://127.0.0.1:{nginx_port}/{file}"
+                gz_theirs = f"http://127.0.0.1:{nginx_port}/{file}.gz"  # the same gzipped bytes
+                _, etag = fetch(ours)
+                _, nginx_etag = fetch(theirs)
+                gzip_header = "Accept-Encoding: gzip"
+                results[name] = {
+                    "huiqi 200": wrk(ours, args.seconds, args.connections),
+                    "nginx 200": wrk(theirs, args.seconds, args.connections),
+                    "huiqi 200 gzip": wrk(ours, args.seconds, args.connections, gzip_header),
+                    "nginx 200 gzip": wrk(gz_theirs, args.seconds, args.connections),
+                    "huiqi 304": wrk(
+                        ours, args.seconds, args.connections, f"If-None-Match: {etag}"
+                    ),
+                    "nginx 304": wrk(
+                        theirs, args.seconds, args.connections, f"If-None-Match: {nginx_etag}"
+                    ),
+                }
         finally:
             stop = [nginx, "-e", f"{tmp}/error.log", "-c", str(conf), "-s", "stop"]
             subprocess.run(stop, check=False)  # noqa: S603 - our own nginx
         server.should_exit = True
-    print(f"feed: {len(body):,} bytes; wrk -t2 -c{args.connections} -d{args.seconds}s on 127.0.0.1")
-    for name, rps in results.items():
-        print(f"{name}: {rps:,.0f} requests/s")
-    full = results["huiqi 200"] / results["nginx 200"]
-    cond = results["huiqi 304"] / results["nginx 304"]
-    print(f"huiqi/nginx: 200 {full:.1%}, 304 {cond:.1%}")
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s on 127.0.0.1")
+    for name, measured in results.items():
+        plain_size, gzip_size = sizes[name]
+        print(f"{name} ({plain_size:,} bytes, {gzip_size:,} gzipped):")
+        for what in ("200", "200 gzip", "304"):
+            mine, nginx_r = measured[f"huiqi {what}"], measured[f"nginx {what}"]
+            print(
+                f"  {what:8} huiqi {mine[0]:8,.0f}/s p99 {mine[1]:6.1f} ms | "
+                f"nginx {nginx_r[0]:8,.0f}/s p99 {nginx_r[1]:6.1f} ms | "
+                f"ratio {mine[0] / nginx_r[0]:.2f}x"
+            )
     return 0
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schedulers import Basis, Deadline, DeadlineOf
@@ -18,6 +20,16 @@ from subscriptions.store._db import Repository, StoredRound
 class Rounds(Repository):
     """Dated rounds by version."""
 
+    writes = 0  # transactions this process wrote rounds in: bumps the pages' version at once
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A writing transaction; `writes` counts it once it is committed (so a page built
+        meanwhile from the older rows is never kept under the newer version)."""
+        with self.session() as s:
+            yield s
+        self.writes += 1
+
     def current_rounds(self) -> list[StoredRound]:
         """The current version of every round."""
         with self.session() as s:
@@ -25,6 +37,12 @@ class Rounds(Repository):
                 select(RoundRow).where(RoundRow.current.is_(True)).order_by(RoundRow.key)
             )
             return [_stored(r) for r in rows]
+
+    def stamp(self) -> int:
+        """Changes with every new version of any round (the newest row's id): what a page
+        built from the rounds is cached by, read in one index look-up."""
+        with self.session() as s:
+            return int(s.scalar(select(func.max(RoundRow.id))) or 0)
 
     def round_versions(self, key: str) -> list[StoredRound]:
         """Every version of a round, oldest first."""
@@ -56,7 +74,7 @@ class Rounds(Repository):
         version. Returns (previous, current).
         """
         stored_deadline = _deadline_json(deadline)
-        with self.session() as s:
+        with self._writing() as s:
             old = s.scalar(select(RoundRow).where(RoundRow.key == key, RoundRow.current.is_(True)))
             if old is not None:
                 if old.terms is None:
@@ -98,7 +116,7 @@ class Rounds(Repository):
         """Withdraw the bureau's published round `key`: a new version with the catalog's dates
         as an estimate (tbd when the catalog has none), marked with the reason. None when the
         round's current version is not one the bureau published."""
-        with self.session() as s:
+        with self._writing() as s:
             old = s.scalar(select(RoundRow).where(RoundRow.key == key, RoundRow.current.is_(True)))
             if old is None or old.source != "admin":
                 return None
@@ -142,7 +160,7 @@ class Rounds(Repository):
         named there is not touched). The bureau's own published rounds are kept. Returns the
         new versions."""
         out = []
-        with self.session() as s:
+        with self._writing() as s:
             rows = s.scalars(
                 select(RoundRow).where(
                     RoundRow.current.is_(True),

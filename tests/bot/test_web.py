@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
@@ -82,3 +83,91 @@ def test_a_category_page_offers_that_category_calendar() -> None:
         not in everything.split("<h2>订阅日历</h2>")[1].split("</div>\n</div>")[0]
     )
     assert "/feeds/all.ics" in web.get("/", params={"category": "weather"}).text
+
+
+def test_pages_come_from_memory_until_a_round_changes(tmp_path: Path) -> None:
+    """/ and /api/policies are built once per state and revalidated by ETag: the same state
+    gives the same tag (a weakened one still matches, 304); gzip and plain are separate
+    representations with their own tags; publishing a round makes a new page at once."""
+    from bot._service import World, add_round, sync_rounds
+    from subscriptions.data import load_size_standard, load_vocab
+    from subscriptions.store import Store
+
+    world = World(load_catalog(), load_vocab(), load_size_standard())
+    store = Store.open(f"sqlite:///{tmp_path / 'huiqi.db'}")
+    now = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
+    sync_rounds(store, world.catalog, now=now)
+    web = TestClient(create_web_app(world, today=lambda: now.date(), store=lambda: store))
+    plain = web.get("/", headers={"Accept-Encoding": "identity"})
+    packed = web.get("/", headers={"Accept-Encoding": "gzip, br"})
+    assert plain.status_code == packed.status_code == 200
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert plain.text == packed.text  # the client unpacks the same page
+    assert packed.headers["ETag"] == plain.headers["ETag"][:-1] + '-gz"'
+    assert plain.headers["Vary"] == packed.headers["Vary"] == "Accept-Encoding"
+    assert plain.headers["Cache-Control"] == "public, no-cache"
+    again = web.get("/", headers={"Accept-Encoding": "identity"})
+    assert again.headers["ETag"] == plain.headers["ETag"]
+    weak = "W/" + plain.headers["ETag"]
+    cached = web.get("/", headers={"Accept-Encoding": "identity", "If-None-Match": weak})
+    assert (cached.status_code, cached.content) == (304, b"")
+    other = web.get("/", headers={"Accept-Encoding": "gzip", "If-None-Match": weak})
+    assert other.status_code == 200  # the plain tag does not validate the gzipped copy
+
+    talent = "talent-living-allowance-masters-doctors"
+    before = {r["id"]: r for r in web.get("/api/policies").json()}[talent]["next_round"]
+    assert before["open"] == "2026-12-01"
+    add_round(
+        store,
+        world.catalog,
+        talent,
+        open=dt.date(2026, 12, 7),
+        close=dt.date(2026, 12, 28),
+        notice_url="https://example.org/talent",
+        now=now,
+    )
+    after = {r["id"]: r for r in web.get("/api/policies").json()}[talent]["next_round"]
+    assert (after["open"], after["close"], after["basis"]) == (
+        "2026-12-07",
+        "2026-12-28",
+        "confirmed",
+    )
+    fresh = web.get("/", headers={"Accept-Encoding": "identity", "If-None-Match": weak})
+    assert fresh.status_code == 200
+    assert fresh.headers["ETag"] != plain.headers["ETag"]
+    assert "2026-12-07" in fresh.text
+    store.close()
+
+
+def test_a_round_published_by_another_process_shows_once_polled(tmp_path: Path) -> None:
+    """A round the command line (another process, another store) publishes changes the
+    cached pages as soon as the store is polled again (rounds_ttl, here 0 s)."""
+    from bot._service import World, add_round, sync_rounds
+    from subscriptions.data import load_size_standard, load_vocab
+    from subscriptions.store import Store
+
+    world = World(load_catalog(), load_vocab(), load_size_standard())
+    url = f"sqlite:///{tmp_path / 'huiqi.db'}"
+    served, other = Store.open(url), Store.open(url)
+    now = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
+    sync_rounds(served, world.catalog, now=now)
+    app = create_web_app(world, today=lambda: now.date(), store=lambda: served, rounds_ttl=0)
+    web = TestClient(app)
+    first = web.get("/api/policies")
+    talent = "talent-living-allowance-masters-doctors"
+    add_round(
+        other,
+        world.catalog,
+        talent,
+        open=dt.date(2026, 12, 7),
+        close=dt.date(2026, 12, 28),
+        notice_url="https://example.org/talent",
+        now=now,
+    )
+    second = web.get("/api/policies")
+    assert second.headers["ETag"] != first.headers["ETag"]
+    found = {r["id"]: r for r in second.json()}[talent]["next_round"]
+    assert found["basis"] == "confirmed"
+    served.close()
+    other.close()
