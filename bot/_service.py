@@ -198,6 +198,9 @@ def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
         policy = catalog.get(r.policy_id)
         if policy is None:
             continue  # a policy removed from the catalog: its rounds are no longer announced
+        window = r.key.partition("#")[2].partition("@")[0]
+        index = int(window) if window.isdigit() else -1
+        found = policy.windows[index] if 0 <= index < len(policy.windows) else None
         out.append(
             RoundInfo(
                 r.key,
@@ -209,6 +212,7 @@ def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
                 r.basis,
                 r.label,
                 r.recorded_at,
+                returning=bool(getattr(found, "returning", False)),
             )
         )
     return out
@@ -246,6 +250,7 @@ def audiences(
 ) -> list[Audience]:
     """Every active subscription (or those of `only`) with the policies its enterprise matches."""
     refresh_matches(store, world, on=on, only=only)
+    applied = store.outbox.applied(only)
     out = []
     for sub in store.registry.subscriptions(only):
         hour, minute = (int(x) for x in sub.send_time.split(":"))
@@ -258,7 +263,15 @@ def audiences(
             weekly=sub.weekly,
         )
         matched = frozenset(sub.matches or ())
-        out.append(Audience(sub.subscriber_id, sub.created_at, matched, prefs))
+        out.append(
+            Audience(
+                sub.subscriber_id,
+                sub.created_at,
+                matched,
+                prefs,
+                applied.get(sub.subscriber_id, frozenset()),
+            )
+        )
     return out
 
 

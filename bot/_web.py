@@ -352,13 +352,17 @@ def create_web_app(
         )
         return conditional(request, built, private=False)
 
-    def feed_enterprise(request: Request) -> Response:
+    async def feed_enterprise(request: Request) -> Response:
         got = store_or_503()
         if isinstance(got, Response):
             return got
         opened, w = got
         not_found = PlainTextResponse("没有这个日历（链接可能已更换或停用）", 404)
-        owner = opened.tokens.feed_owner(request.path_params["token"])
+        # The link is checked against the store on every request: a rotated or revoked one
+        # stops at once.
+        owner = await anyio.to_thread.run_sync(
+            opened.tokens.feed_owner, request.path_params["token"]
+        )
         if owner is None:
             return not_found
         enterprise_id, name, updated = owner.id, owner.name, owner.updated_at
@@ -367,14 +371,24 @@ def create_web_app(
         except ProfileError:
             return not_found
         on = today()
-        key = ("enterprise", enterprise_id, updated, version(), catalog.digest, on, base(request))
-        built = cache.get(
-            key,
-            lambda: enterprise_feed(
-                w, opened.rounds.current_rounds(), name, profile, on=on, base_url=base(request)
-            ),
-            built_at(),
-        )
+        current = version() if version_is_fresh() else await anyio.to_thread.run_sync(version)
+        key = ("enterprise", enterprise_id, updated, current, catalog.digest, on, base(request))
+        built = cache.peek(key)
+        if built is None:
+            built = await anyio.to_thread.run_sync(
+                lambda: cache.get(
+                    key,
+                    lambda: enterprise_feed(
+                        w,
+                        opened.rounds.current_rounds(),
+                        name,
+                        profile,
+                        on=on,
+                        base_url=base(request),
+                    ),
+                    built_at(),
+                )
+            )
         return conditional(request, built, private=True)
 
     async def index(request: Request) -> Response:

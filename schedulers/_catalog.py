@@ -202,10 +202,17 @@ def _window(raw: Mapping[str, Any]) -> Window:
             label,
             note,
             deadline,
+            bool(raw.get("returning", False)),
         )
     if kind == "dated":
         return DatedWindow(
-            _opt_date(raw.get("open")), _opt_date(raw.get("close")), ev, label, note, deadline
+            _opt_date(raw.get("open")),
+            _opt_date(raw.get("close")),
+            ev,
+            label,
+            note,
+            deadline,
+            bool(raw.get("returning", False)),
         )
     if kind == "continuous":
         return ContinuousWindow(

@@ -82,6 +82,7 @@ class RoundInfo:
     basis: Basis
     label: str | None = None
     recorded_at: dt.datetime | None = None  # when this version became known
+    returning: bool = False  # only for those who said they applied to the policy before
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class Audience:
     subscribed_at: dt.datetime  # UTC
     policy_ids: frozenset[str]
     preferences: Preferences = field(default_factory=Preferences)
+    applied: frozenset[str] = frozenset()  # policies it said it applied to (已申报)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +250,8 @@ def plan(
             for rnd in by_policy.get(policy_id, ()):
                 if _muted(audience, rnd):
                     continue
+                if rnd.returning and policy_id not in audience.applied:
+                    continue  # a renewal round: only for those already receiving it
                 key = (rnd.key, rnd.version, prefs)
                 schedule = schedules.get(key)
                 if schedule is None:

@@ -88,6 +88,7 @@ class AnnualWindow:
     label: str | None = None
     note: str | None = None
     deadline: Deadline | None = None
+    returning: bool = False  # only for those already receiving it (said 已申报 before)
     kind: str = field(default="annual", init=False)
 
 
@@ -101,6 +102,7 @@ class DatedWindow:
     label: str | None = None
     note: str | None = None
     deadline: Deadline | None = None
+    returning: bool = False  # only for those already receiving it (said 已申报 before)
     kind: str = field(default="dated", init=False)
 
     @property

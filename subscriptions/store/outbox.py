@@ -472,6 +472,20 @@ class Outbox(Repository):
             )
             return len(dropped)
 
+    def applied(self, subscribers: Collection[int] | None = None) -> dict[int, frozenset[str]]:
+        """The policies each subscriber (of `subscribers`, or every one) said it applied to
+        (已申报), from its answers to their rounds."""
+        query = select(AnswerRow.subscriber_id, AnswerRow.round_key).where(
+            AnswerRow.choice == "applied"
+        )
+        if subscribers is not None:
+            query = query.where(AnswerRow.subscriber_id.in_(list(subscribers)))
+        found: dict[int, set[str]] = {}
+        with self.session() as s:
+            for subscriber_id, key in s.execute(query):
+                found.setdefault(subscriber_id, set()).add(key.partition("#")[0])
+        return {k: frozenset(v) for k, v in found.items()}
+
     def row_of(self, row_id: int) -> Claimed | None:
         """One outbox row, whatever its status (an answer button names the message's row)."""
         with self.session() as s:

@@ -480,3 +480,18 @@ def test_one_registration_rematches_its_own_enterprise_not_the_city(store: Store
         )
         == []
     )
+
+
+def test_the_quarterly_renewals_reach_only_those_already_paid(store: Store) -> None:
+    """The talent allowance's first- and third-quarter windows are for those already
+    receiving it: an enterprise that said 已申报 to the December round is reminded of the
+    25 March renewal; one that never answered is not."""
+    s = setup(store, at=local(2026, 12, 3, 14, 0), firms=2)
+    paid, never = s.subscribers
+    store.outbox.answer(paid, f"{TALENT}#1@2026", "applied", now=local(2026, 12, 10, 10, 0))
+    replan(store, WORLD, now=local(2026, 12, 10, 11, 0))
+    march = [r for r in store.outbox.rows() if r["round_key"] == f"{TALENT}#2@2027"]
+    assert {r["subscriber_id"] for r in march} == {paid}
+    assert sorted(r["kind"] for r in march) == ["close-1", "close-14", "close-3", "close-7"]
+    june = {r["subscriber_id"] for r in store.outbox.rows() if r["round_key"] == f"{TALENT}#0@2027"}
+    assert june == {paid, never}  # new hires apply in June: everyone matching hears of it

@@ -218,3 +218,21 @@ def test_a_new_version_of_an_open_round_does_not_open_it_again() -> None:
         ("2026-12-21 09:30", "close-7"),
         ("2026-12-25 09:30", "close-3"),  # the day before Sunday the 27th says it for close-1
     ]
+
+
+def test_a_renewal_round_is_only_for_those_who_applied_before() -> None:
+    """A `returning` round (the talent allowance's quarterly renewals) reaches only the
+    subscribers who said they applied to the policy; the others hear nothing of it."""
+    renewal = RoundInfo(
+        "talent#2@2027", 1, "talent", "talent", None, D(2027, 3, 25), Basis.STATED, returning=True
+    )
+    paid = Audience(9, local(2026, 11, 1), frozenset({"talent"}), applied=frozenset({"talent"}))
+    found = plan(
+        [EARLY, paid],
+        [renewal],
+        now=local(2026, 11, 22),
+        until=local(2027, 12, 31),
+        is_workday=is_workday,
+    )
+    assert {r.subscriber_id for r in found} == {9}
+    assert [k for _, k in days_and_kinds(found)] == ["close-14", "close-7", "close-3", "close-1"]
