@@ -71,7 +71,8 @@ def audit_row(policy: Policy, *, on: dt.date) -> AuditRow:
     quotes = sum(isinstance(ev, Evidence) for ev in evidence)
     conditions = _flat(policy.eligibility.conditions)
     checks = [c for c in conditions if c.kind == "check"]
-    scope = tuple(dict.fromkeys(c.kind for c in conditions if c.scope))
+    # Scope: what the text names that rules an enterprise out, required designations among it.
+    scope = tuple(dict.fromkeys(c.kind for c in conditions if c.scope or c.kind == "qualification"))
     live = status(policy, on=on) != EXPIRED
     weak: list[str] = []
     if live and not scope:
