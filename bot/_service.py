@@ -123,12 +123,15 @@ def sync_rounds(store: Store, catalog: Catalog, *, now: dt.datetime) -> int:
                 if old is not None:  # the catalog changed what those told of it heard
                     tell_change(store, new, now=now)
     # Rounds the catalog gave before and gives no more (a corrected window, a superseded
-    # policy): withdrawn, their reminders dropped, and who heard of them told once.
-    for gone in store.rounds.retire(
+    # policy): withdrawn, their reminders dropped, and who heard of them told once, unless
+    # the round is over (nobody can still apply to it: nothing to correct).
+    for was, gone in store.rounds.retire(
         kept, start=start, end=end, reasons=_retire_reasons(catalog), now=now
     ):
         changed += 1
         store.outbox.supersede(gone.key, gone.version, now=now)
+        if (was.close or was.open or today) < today:
+            continue
         told = store.outbox.told_about(gone.key)
         store.outbox.enqueue(
             (Reminder(s, gone.key, gone.version, withdraw_kind(gone.version), now) for s in told),

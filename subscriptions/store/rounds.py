@@ -153,12 +153,12 @@ class Rounds(Repository):
         end: dt.date,
         reasons: dict[str, str],
         now: dt.datetime,
-    ) -> list[StoredRound]:
+    ) -> list[tuple[StoredRound, StoredRound]]:
         """The catalog's dated rounds between `start` and `end` that it no longer gives (its
         window was corrected, or the policy superseded): each gets a new version with no dates
         (tbd), marked with the reason for its policy (`reasons`, by policy id; a policy not
-        named there is not touched). The bureau's own published rounds are kept. Returns the
-        new versions."""
+        named there is not touched). The bureau's own published rounds are kept. Returns
+        (old, new) versions."""
         out = []
         with self._writing() as s:
             rows = s.scalars(
@@ -192,7 +192,7 @@ class Rounds(Repository):
                 )
                 s.add(row)
                 s.flush()
-                out.append(_stored(row))
+                out.append((_stored(old), _stored(row)))
         return out
 
 

@@ -495,3 +495,31 @@ def test_the_quarterly_renewals_reach_only_those_already_paid(store: Store) -> N
     assert sorted(r["kind"] for r in march) == ["close-1", "close-14", "close-3", "close-7"]
     june = {r["subscriber_id"] for r in store.outbox.rows() if r["round_key"] == f"{TALENT}#0@2027"}
     assert june == {paid, never}  # new hires apply in June: everyone matching hears of it
+
+
+def test_a_withdrawn_round_that_is_over_is_not_announced(store: Store) -> None:
+    """Told of the June and the December rounds, an enterprise hears of the December one's
+    withdrawal only: the June round is over, nobody can still apply to it."""
+    s = setup(store, at=local(2026, 6, 10, 10, 0))
+    run_until(s, local(2026, 12, 4, 0, 0))
+    sent = [m.text for m in s.channel.sent if "千名引硕" in m.text]
+    assert any("6月25日" in t for t in sent)
+    assert any("12月25日" in t for t in sent)
+    talent = WORLD.catalog.get(TALENT)
+    assert talent is not None
+    gone = replace(talent, superseded_by=Supersession("national-little-giant", evidence=()))
+    catalog = Catalog(
+        tuple(gone if p.id == TALENT else p for p in WORLD.catalog.policies), WORLD.catalog.vocab
+    )
+    updated = World(catalog, WORLD.vocab, WORLD.standard)
+    s.dispatcher = dispatcher_for(
+        updated, store, {"console": s.channel}, clock=s.clock, public_url="https://huiqi.example.cn"
+    )
+    before = len(s.channel.sent)
+    s.clock.now = local(2026, 12, 5, 10, 0)
+    sync_rounds(store, catalog, now=s.clock.now)
+    asyncio.run(s.dispatcher.tick())
+    told = [m.text for m in s.channel.sent[before:]]
+    assert len(told) == 1
+    assert told[0].startswith("【批次撤回】")
+    assert "2026-12-01 至 2026-12-25" in told[0]
