@@ -62,7 +62,7 @@ from subscriptions import (
     Vocab,
     parse_profile,
 )
-from subscriptions.store import Store, StoredRound
+from subscriptions.store import SharedRate, Store, StoredRound
 
 log = logging.getLogger("huiqi")
 
@@ -538,6 +538,9 @@ def dispatcher_for(
     `tuning` passes batch sizes, attempts, timeouts or a seeded `rng` through."""
     from bot._feeds import message_calendar  # bot._feeds builds on World from this module
 
+    if store.dialect == "postgresql" and "shared_rate" not in tuning:
+        # Several dispatcher processes may share the store: they share each channel's limit.
+        tuning["shared_rate"] = lambda name, rate: SharedRate(store.limits, f"send:{name}", rate)
     return Dispatcher(
         store=store.outbox,
         channels=dict(channels),

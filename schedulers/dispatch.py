@@ -23,7 +23,7 @@ import random
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from aiolimiter import AsyncLimiter
 
@@ -161,6 +161,13 @@ class ChannelHealth:
         }
 
 
+class Acquirer(Protocol):
+    """What limits a channel's sends: aiolimiter's AsyncLimiter, or a limiter shared by
+    every process through the store."""
+
+    async def acquire(self) -> None: ...
+
+
 @dataclass
 class Dispatcher:
     """Sends what is due, through each subscriber's channel."""
@@ -182,7 +189,10 @@ class Dispatcher:
     rng: random.Random = field(default_factory=random.Random)
     health: dict[str, ChannelHealth] = field(default_factory=dict, init=False)
     waiting: set[str] = field(default_factory=set)  # configured, not started yet: rows wait
-    _limiters: dict[str, AsyncLimiter] = field(default_factory=dict, init=False)
+    # A limiter per channel shared with other processes (by name and rate), when the store is
+    # shared (PostgreSQL); else each channel's limit is kept in this process.
+    shared_rate: Callable[[str, float], Acquirer] | None = None
+    _limiters: dict[str, Acquirer] = field(default_factory=dict, init=False)
     # One tick at a time: rows are claimed under this dispatcher's worker name, so two ticks
     # of one dispatcher side by side could each take the other's claim for their own.
     _ticking: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
@@ -190,13 +200,17 @@ class Dispatcher:
     def __repr__(self) -> str:
         return f"Dispatcher(worker={self.worker!r}, channels={sorted(self.channels)!r})"
 
-    def _limiter(self, channel: Channel) -> AsyncLimiter | None:
+    def _limiter(self, channel: Channel) -> Acquirer | None:
         if channel.rate_per_second is None:
             return None
         if channel.name not in self._limiters:
             # One message per 1/rate seconds, no bursts: a platform counting per second
             # never sees more than its limit in any window.
-            self._limiters[channel.name] = AsyncLimiter(1, 1.0 / channel.rate_per_second)
+            if self.shared_rate is not None:
+                found = self.shared_rate(channel.name, channel.rate_per_second)
+            else:
+                found = AsyncLimiter(1, 1.0 / channel.rate_per_second)
+            self._limiters[channel.name] = found
         return self._limiters[channel.name]
 
     def _batch_for(self, channel: Channel) -> int:

@@ -339,3 +339,12 @@ class InvitationRow(Base):
         ForeignKey("enterprises.id", ondelete="CASCADE"), unique=True
     )
     created_at: Mapped[dt.datetime]
+
+
+class RateSlotRow(Base):
+    """When a rate-limited credential (a channel's bot token) may next send: every dispatcher
+    process reserves its sends here, so together they keep the platform's limit."""
+
+    __tablename__ = "rate_slots"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_at: Mapped[dt.datetime]

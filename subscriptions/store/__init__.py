@@ -50,6 +50,7 @@ from subscriptions.store.console import (
     StaffUser,
     UserExists,
 )
+from subscriptions.store.limits import Limits, SharedRate
 from subscriptions.store.mail import SIGNUP_LIFETIME, Mail, Signup
 from subscriptions.store.outbox import Outbox
 from subscriptions.store.registry import Registry
@@ -72,6 +73,7 @@ class Store:
         self.mail = Mail(self._sessions, dialect)
         self.console = Console(self._sessions, dialect)
         self.reports = Reports(self._sessions, dialect)
+        self.limits = Limits(self._sessions, dialect)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -115,12 +117,14 @@ __all__ = [
     "DeliveryLine",
     "DeliveryStats",
     "Enterprise",
+    "Limits",
     "Mail",
     "Outbox",
     "Registry",
     "ReminderSettings",
     "Reports",
     "Rounds",
+    "SharedRate",
     "Signup",
     "StaffUser",
     "Status",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 
 import pytest
@@ -302,3 +303,25 @@ def test_a_large_enqueue_counts_every_row_once(store: Store) -> None:
     assert {r["due_at"] for r in rows if r["due_at"] != due} == {due + dt.timedelta(days=1)}
     claimed = store.outbox.claim(now=due, worker="w", limit=5000)
     assert len(claimed) == 2490  # the moved ten are not due yet: next_attempt_at moved too
+
+
+def test_send_slots_are_shared_by_every_process(store: Store, store_url: str) -> None:
+    """Two dispatcher processes (two stores on one PostgreSQL database) reserving a 10/s
+    credential alternately get consecutive slots a tenth of a second (and 2%) apart, whoever asks;
+    another credential has slots of its own. On SQLite (one process) it is refused."""
+    if store.dialect != "postgresql":
+        with pytest.raises(RuntimeError, match="PostgreSQL"):
+            store.limits.reserve("send:x", per_second=10)
+        return
+    other = Store.open(store_url)
+    try:
+        delays = [
+            (store if i % 2 == 0 else other).limits.reserve("send:wecom", per_second=10)
+            for i in range(10)
+        ]
+        assert delays[0] < 0.05
+        steps = [b - a for a, b in itertools.pairwise(delays)]
+        assert all(0.05 < step <= 0.102 + 1e-6 for step in steps), delays  # 2% margin
+        assert store.limits.reserve("send:telegram", per_second=10) < 0.05
+    finally:
+        other.close()
