@@ -243,6 +243,7 @@ def _condition(raw: Mapping[str, Any]) -> Condition:
         question=raw.get("question"),
         scope=raw.get("scope", False),
         of=tuple(_condition(c) for c in raw.get("of", ())),
+        necessary=raw.get("necessary", False),
     )
 
 

@@ -173,6 +173,7 @@ class Condition:
     question: str | None = None  # what the enterprise answers to settle it
     scope: bool = False  # the policy's own scope, as its text names it
     of: tuple[Condition, ...] = ()  # either: any one of these is enough
+    necessary: bool = False  # failing it rules out; meeting it still leaves the question
 
 
 @dataclass(frozen=True, slots=True)

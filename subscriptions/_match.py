@@ -304,9 +304,17 @@ def _evaluate(cond: Condition, ctx: Context, on: dt.date) -> Reason:
     return Reason("check", CHECK, note=cond.text or "")
 
 
+def _outcome(cond: Condition, ctx: Context, on: dt.date) -> Outcome:
+    """A condition's outcome alone (the matcher's fast path), as `evaluate` gives it."""
+    outcome = _evaluate(cond, ctx, on).outcome
+    return CHECK if cond.necessary and outcome == MET else outcome
+
+
 def evaluate(cond: Condition, ctx: Context, on: dt.date) -> Reason:
     """One condition against one profile, with the policy's words and question attached."""
     reason = _evaluate(cond, ctx, on)
+    if cond.necessary and reason.outcome == MET:
+        reason = replace(reason, outcome=CHECK)  # necessary, not sufficient: still to ask
     if cond.text or cond.question:
         reason = replace(reason, quote=cond.text or "", question=cond.question or reason.question)
     return reason
@@ -594,7 +602,7 @@ class Matcher:
                 no = maybe = 0
                 each = []
                 for c, users in zip(group.conditions, group.users, strict=True):
-                    code = _CODE[_evaluate(c, ctx, on).outcome]
+                    code = _CODE[_outcome(c, ctx, on)]
                     each.append(code)
                     if code == _UNMET:
                         no |= users

@@ -123,6 +123,32 @@ def test_either_alternative_is_enough() -> None:
     ]
 
 
+def test_a_necessary_condition_rules_out_but_never_settles() -> None:
+    """科技企业 needs R&D spending: none rules it out; some still asks the question (in the
+    full match and in the day's matcher alike)."""
+    tech = {
+        "kind": "threshold",
+        "field": "rd_expense_wan",
+        "op": ">",
+        "value": 0,
+        "necessary": True,
+        "text": "经认定的科技企业",
+        "question": "贵企业是否持有科技部门认定的科技企业称号？",
+    }
+    p = policy("p", [tech])
+    matcher = Matcher([p], VOCAB, on=ON)
+    for fields, decision in (
+        ({"rd_expense_wan": 0}, INELIGIBLE),
+        ({"rd_expense_wan": 120}, POSSIBLE),
+        ({}, POSSIBLE),
+    ):
+        c = ctx(**fields)
+        assert match(c, p, on=ON).decision == decision, fields
+        assert matcher.decide(c) == (decision,), fields
+    asked = match(ctx(rd_expense_wan=120), p, on=ON).questions
+    assert [question_text(r) for r in asked] == ["贵企业是否持有科技部门认定的科技企业称号？"]
+
+
 def test_operators_ownership_rd_and_exports() -> None:
     """The fuller profile fields settle what the catalog's scope names."""
     platform = policy("p", [{"kind": "operator", "any": ["公共服务平台"], "scope": True}])
