@@ -400,6 +400,8 @@ def create_web_app(
             wanted_category = None  # only the filters that exist make pages of their own
         if wanted_level not in levels:
             wanted_level = None
+        if wanted_industry is not None and not ("A" <= wanted_industry <= "T"):
+            wanted_industry = None  # GB/T 4754 sections are A to T
         path = f"/feeds/category/{wanted_category}.ics" if wanted_category else "/feeds/all.ics"
         agent = request.headers.get("user-agent", "").lower()
         # What the page's calendar links depend on (the QR code is drawn only to build it).

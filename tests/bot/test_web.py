@@ -171,3 +171,18 @@ def test_a_round_published_by_another_process_shows_once_polled(tmp_path: Path) 
     assert found["basis"] == "confirmed"
     served.close()
     other.close()
+
+
+def test_unknown_filters_share_the_unfiltered_page() -> None:
+    """A filter value that names nothing (a category, level or GB/T section that does not
+    exist) gives the unfiltered page, from the same cache entry: varying it cannot make the
+    app build a page per request."""
+    web = client()
+    plain = {"Accept-Encoding": "identity"}
+    base = web.get("/", headers=plain)
+    for query in ("industry=中", "industry=Z", "category=nope", "level=galactic"):
+        other = web.get(f"/?{query}", headers=plain)
+        assert other.status_code == 200
+        assert other.headers["ETag"] == base.headers["ETag"], query
+    section = web.get("/?industry=c", headers=plain)
+    assert section.headers["ETag"] != base.headers["ETag"]  # a real section filters
