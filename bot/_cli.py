@@ -6,40 +6,11 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot import _clock, _settings
-from bot._feeds import all_feed, enterprise_feed
-from bot._import import ImportFileError, read_profiles
-from bot._service import (
-    World,
-    add_round,
-    replan,
-    round_problems,
-    sync_rounds,
-    synced_book,
-    told_of,
-    upcoming,
-    withdraw_round,
-)
-from bot._simulate import demo_profiles, simulate
-from bot._views import (
-    audit_record,
-    match_record,
-    policy_record,
-    render_audit,
-    render_classification,
-    render_matches,
-    render_policies,
-    render_policy,
-    render_rounds,
-    render_simulation,
-    render_upcoming,
-    stored_round_record,
-    upcoming_record,
-)
 from schedulers import Catalog, CatalogError, RoundBook, audit_row
 from schedulers.data import DATA_DIR, load_catalog, validate
 from subscriptions import (
@@ -52,7 +23,10 @@ from subscriptions import (
     parse_profile,
 )
 from subscriptions.data import load_size_standard, load_vocab
-from subscriptions.store import Store, StoredRound
+
+if TYPE_CHECKING:  # the service, the store and the templates load in the commands that use them
+    from bot._service import World
+    from subscriptions.store import Store, StoredRound
 
 
 class DateType(click.ParamType[dt.date]):
@@ -97,6 +71,8 @@ def cli() -> None:
 @click.pass_context
 def policies(ctx: click.Context, on: dt.date | None, as_json: bool) -> None:
     """List every policy with its status and next round."""
+    from bot._views import policy_record, render_policies
+
     if ctx.invoked_subcommand is not None:
         return
     day = on or _clock.today()
@@ -114,6 +90,8 @@ def policies(ctx: click.Context, on: dt.date | None, as_json: bool) -> None:
 @click.option("--on", "on", type=DATE, help=ON_HELP)
 def policies_show(policy_id: str, on: dt.date | None) -> None:
     """Show one policy in full."""
+    from bot._views import render_policy
+
     found = _catalog()
     policy = found.get(policy_id)
     if policy is None:
@@ -156,6 +134,8 @@ def catalog_validate(path: Path | None) -> None:
 @click.option("--weak", "weak_only", is_flag=True, help="Only the policies with a weak point.")
 def catalog_audit(on: dt.date | None, as_json: bool, weak_only: bool) -> None:
     """Per policy: window basis, evidence, scope conditions, supersession, last checked."""
+    from bot._views import audit_record, render_audit
+
     day = on or _clock.today()
     rows = [audit_row(p, on=day) for p in _catalog().policies]
     if weak_only:
@@ -220,6 +200,8 @@ def classify_command(
         }
         click.echo(json.dumps(record, ensure_ascii=False))
         return
+    from bot._views import render_classification  # the templates, only for the text answer
+
     click.echo(render_classification(result, standard, code, vocab), nl=False)
 
 
@@ -229,6 +211,8 @@ def classify_command(
 @click.option("--json", "as_json", is_flag=True, help="A JSON array instead of text.")
 def match_command(profile: Path, on: dt.date | None, as_json: bool) -> None:
     """Every policy with a decision (eligible, possible, ineligible) and its reasons."""
+    from bot._views import match_record, render_matches
+
     parsed = _read_profile(profile)
     day = on or _clock.today()
     found = _catalog()
@@ -243,12 +227,16 @@ def match_command(profile: Path, on: dt.date | None, as_json: bool) -> None:
 
 
 def _world() -> World:
+    from bot._service import World
+
     return World(_catalog(), load_vocab(), load_size_standard())
 
 
 def _book(found: Catalog) -> RoundBook:
     """The rounds as they stand (the catalog's, superseded by confirmed ones), from the
     configured database: every view shows these."""
+    from bot._service import synced_book
+
     store = _store()
     try:
         return synced_book(store, found, now=_clock.now())
@@ -257,6 +245,8 @@ def _book(found: Catalog) -> RoundBook:
 
 
 def _store() -> Store:
+    from subscriptions.store import Store
+
     try:
         settings = _settings.load()
     except _settings.SettingsError as exc:
@@ -276,6 +266,9 @@ def _store() -> Store:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array instead of text.")
 def upcoming_command(profile: Path, on: dt.date | None, days: int, as_json: bool) -> None:
     """The rounds ahead for a profile, with the reminders huiqi would send."""
+    from bot._service import upcoming
+    from bot._views import render_upcoming, upcoming_record
+
     _, parsed = _read_profile_raw(profile)
     day = on or _clock.today()
     world = _world()
@@ -300,6 +293,9 @@ def simulate_command(
 ) -> None:
     """Every reminder that would be sent from START to END, on a simulated clock, with the
     rounds as they stand (the bureau's published ones in place of the catalog's)."""
+    from bot._simulate import demo_profiles, simulate
+    from bot._views import render_simulation
+
     if end < start:
         raise click.UsageError(f"--to {end} is before --from {start}")
     raws = [_read_profile_raw(p)[0] for p in profiles] or demo_profiles()
@@ -332,6 +328,9 @@ def _published() -> list[StoredRound]:
 @click.option("--on", "on", type=DATE, help=ON_HELP)
 def ical_command(profile: Path | None, everything: bool, on: dt.date | None) -> None:
     """Write an iCalendar feed to stdout: an enterprise's (PROFILE.json) or --all."""
+    from bot._feeds import all_feed, enterprise_feed
+    from bot._service import sync_rounds
+
     if (profile is None) == (not everything):
         raise click.UsageError("give either PROFILE.json or --all")
     world = _world()
@@ -362,6 +361,8 @@ def enterprises() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def enterprises_import(file: Path) -> None:
     """Import profiles from a JSON array or a CSV file; bad rows are reported, the rest kept."""
+    from bot._import import ImportFileError, read_profiles
+
     vocab = load_vocab()
     store = _store()
     now = _clock.now()
@@ -452,6 +453,9 @@ def rounds_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array instead of text.")
 def rounds_list(start: dt.date | None, end: dt.date | None, as_json: bool) -> None:
     """The current version of every round (the catalog's are recorded first)."""
+    from bot._service import sync_rounds
+    from bot._views import render_rounds, stored_round_record
+
     world = _world()
     store = _store()
     try:
@@ -484,6 +488,8 @@ def rounds_add(
     """Record a confirmed round from this year's notice; it supersedes an estimated one.
 
     Shows how many subscribers will be told and asks before publishing (--yes: does not ask)."""
+    from bot._service import add_round, replan, round_problems, sync_rounds, told_of
+
     if open_ is None and close is None:
         raise click.UsageError("give --open, --close or both")
     if open_ and close and close < open_:
@@ -529,6 +535,8 @@ def rounds_add(
 def rounds_withdraw(key: str, reason: str, yes: bool) -> None:
     """Withdraw a round published with `rounds add` (KEY as `rounds list` shows it): its
     reminders stop and who was told of it gets one withdrawal notice."""
+    from bot._service import replan, withdraw_round
+
     reason = " ".join(reason.split())
     if not reason or len(reason) > 200:
         raise click.UsageError("--reason: say why in 1 to 200 characters")

@@ -42,11 +42,11 @@ from subscriptions import (
     SizeStandard,
     Vocab,
 )
-from subscriptions.store import StoredRound
 
 if TYPE_CHECKING:
     from bot._service import Upcoming
     from bot._simulate import Simulation
+    from subscriptions.store import StoredRound
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 

@@ -4,6 +4,8 @@ Pure: this package exports no I/O. The dispatcher and the console channel are
 `schedulers.dispatch`; reading and validating the catalog files, `schedulers.data`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from schedulers._audit import AuditRow, audit_row
 from schedulers._catalog import (
     Catalog,
@@ -38,7 +40,6 @@ from schedulers._channels import (
     split_long,
     utf8_size,
 )
-from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
 from schedulers._messages import Announcement, Digest, Entry, Message
 from schedulers._outbox import Claimed, RowStatus
 from schedulers._planner import (
@@ -106,6 +107,21 @@ from schedulers._rounds import (
 )
 from schedulers._workdays import covers as holiday_schedule_covers
 from schedulers._workdays import is_workday
+
+if TYPE_CHECKING:
+    from schedulers._ical import FeedEvent, FeedMeta, render_feed, uid_of
+
+# The iCalendar writer (icalendar) is loaded when a feed is first built, not on every import.
+_ICAL = ("FeedEvent", "FeedMeta", "render_feed", "uid_of")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ICAL:
+        from schedulers import _ical
+
+        return getattr(_ical, name)
+    raise AttributeError(f"module 'schedulers' has no attribute {name!r}")
+
 
 __all__ = [
     "ANNOUNCED",

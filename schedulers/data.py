@@ -12,11 +12,13 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+
+if TYPE_CHECKING:  # jsonschema is imported where a catalog is validated, not on every import
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from schedulers._catalog import (
     Catalog,
@@ -394,6 +396,8 @@ def validate(
     Returns the problems and the raw policies that passed (relative path, folder, data).
     """
     vocab = load_vocabulary(data_dir)
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(policy_schema(vocab, data_dir))
     problems: list[Problem] = []
     good: list[tuple[str, str, dict[str, Any]]] = []

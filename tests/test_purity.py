@@ -156,3 +156,20 @@ def test_only_settings_module_reads_the_environment() -> None:
             if "os.environ" in text or "getenv(" in text:
                 offenders.append(path.name)
     assert offenders == []
+
+
+def test_a_quick_command_loads_only_what_it_needs() -> None:
+    """`huiqi classify --json` in a fresh interpreter loads neither the store, the templates,
+    the iCalendar writer, the schema validator nor a chat library (the command line starts in
+    proportion to what a command does)."""
+    heavy = ("sqlalchemy", "alembic", "jinja2", "icalendar", "jsonschema", "httpx", "telegram")
+    code = (
+        "import sys; sys.argv = ['huiqi', 'classify', '--industry', 'C39', '--employees', '10',"
+        " '--json']\nimport bot\ntry:\n    bot.main()\nexcept SystemExit:\n    pass\n"
+        f"print('loaded:', *sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed program
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert '"size": "micro"' in done.stdout
+    assert done.stdout.strip().endswith("loaded:"), done.stdout
