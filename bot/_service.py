@@ -48,6 +48,7 @@ from schedulers import (
     rounds,
     status,
     weekly_digests,
+    window_of,
     withdraw_kind,
 )
 from schedulers.dispatch import Dispatcher, Render
@@ -171,11 +172,10 @@ def round_book(store: Store) -> dict[str, tuple[Round, ...]]:
     for r in store.rounds.current_rounds():
         if r.open is None and r.close is None:
             continue
-        window = r.key.partition("#")[2].partition("@")[0]
         book.setdefault(r.policy_id, []).append(
             Round(
                 r.policy_id,
-                int(window) if window.isdigit() else -1,
+                window_of(r.key),
                 r.open,
                 r.close,
                 r.basis,
@@ -201,8 +201,7 @@ def round_infos(store: Store, catalog: Catalog) -> list[RoundInfo]:
         policy = catalog.get(r.policy_id)
         if policy is None:
             continue  # a policy removed from the catalog: its rounds are no longer announced
-        window = r.key.partition("#")[2].partition("@")[0]
-        index = int(window) if window.isdigit() else -1
+        index = window_of(r.key)
         found = policy.windows[index] if 0 <= index < len(policy.windows) else None
         out.append(
             RoundInfo(

@@ -161,15 +161,21 @@ def calendar_links(https: str, user_agent: str) -> dict[str, Any]:
     does nothing) the page says to open it in the system browser first."""
     webcal = "webcal://" + https.split("://", 1)[1]
     google = "https://calendar.google.com/calendar/r?cid=" + urllib.parse.quote(webcal, safe="")
-    agent = user_agent.lower()
+    in_wechat, in_wecom = in_app_browser(user_agent)
     return {
         "https": https,
         "webcal": webcal,
         "google": google,
         "qr": qr_svg(https),
-        "in_wechat": "micromessenger" in agent,
-        "in_wecom": "wxwork" in agent,
+        "in_wechat": in_wechat,
+        "in_wecom": in_wecom,
     }
+
+
+def in_app_browser(user_agent: str) -> tuple[bool, bool]:
+    """Whether the page is read inside WeChat's browser (WeCom's included), and WeCom's."""
+    agent = user_agent.lower()
+    return "micromessenger" in agent, "wxwork" in agent
 
 
 def _industry_ok(policy: Policy, section: str) -> bool:
@@ -253,9 +259,14 @@ def create_web_app(
             }
         )
 
-    # The pages and the API read the rounds from the store: plain functions, run in threads.
+    # Pages, the API and the private feed are served from memory on the event loop; the store
+    # is read, and what is missing built, in a worker thread.
     polled: dict[str, Any] = {"store": None, "stamp": 0, "at": -math.inf}
     polling = threading.Lock()
+
+    def polled_lately(opened: Store) -> bool:
+        with polling:
+            return polled["store"] is opened and time.monotonic() - polled["at"] < rounds_ttl
 
     def version() -> tuple[int, int]:
         """The rounds' version: (this process's writes, the newest row in the store), the
@@ -263,36 +274,33 @@ def create_web_app(
         opened = store()
         if opened is None:
             return (-1, -1)
-        with polling:
-            fresh = polled["store"] is opened and time.monotonic() - polled["at"] < rounds_ttl
-        if not fresh:
+        if not polled_lately(opened):
             stamp = opened.rounds.stamp()
             with polling:
                 polled.update(store=opened, stamp=stamp, at=time.monotonic())
         return (opened.rounds.writes, int(polled["stamp"]))
 
-    def version_is_fresh() -> bool:
+    async def current_version() -> tuple[int, int]:
+        """`version`, reading the store in a worker thread only when it is due a poll."""
         opened = store()
-        with polling:
-            return opened is None or (
-                polled["store"] is opened and time.monotonic() - polled["at"] < rounds_ttl
-            )
+        if opened is None or polled_lately(opened):
+            return version()
+        return await anyio.to_thread.run_sync(version)
+
+    async def cached(found: FeedCache, key: tuple[Any, ...], build: Callable[[], bytes]) -> Built:
+        """The entry for `key` from memory, or built (and kept) in a worker thread."""
+        built = found.peek(key)
+        if built is None:
+            built = await anyio.to_thread.run_sync(lambda: found.get(key, build, built_at()))
+        return built
 
     async def page(
         request: Request, key: tuple[Any, ...], build: Callable[[], bytes], media_type: str
     ) -> Response:
         """A page or API answer built once per everything it depends on (the rounds' version,
-        the catalog, the day, the filters) and served from memory on the event loop, with its
-        ETags; browsers revalidate each time (no-cache), so a new round shows at once. The
-        store is read, and a page built, in a worker thread."""
-        if version_is_fresh():
-            current = version()
-        else:
-            current = await anyio.to_thread.run_sync(version)
-        full_key = (*key, current, catalog.digest)
-        built = pages.peek(full_key)
-        if built is None:
-            built = await anyio.to_thread.run_sync(lambda: pages.get(full_key, build, built_at()))
+        the catalog, the day, the filters), with its ETags; browsers revalidate each time
+        (no-cache), so a new round shows at once."""
+        built = await cached(pages, (*key, await current_version(), catalog.digest), build)
         return conditional(request, built, private=False, media_type=media_type, max_age=0)
 
     async def api_policies(request: Request) -> Response:
@@ -371,24 +379,15 @@ def create_web_app(
         except ProfileError:
             return not_found
         on = today()
-        current = version() if version_is_fresh() else await anyio.to_thread.run_sync(version)
+        current = await current_version()
         key = ("enterprise", enterprise_id, updated, current, catalog.digest, on, base(request))
-        built = cache.peek(key)
-        if built is None:
-            built = await anyio.to_thread.run_sync(
-                lambda: cache.get(
-                    key,
-                    lambda: enterprise_feed(
-                        w,
-                        opened.rounds.current_rounds(),
-                        name,
-                        profile,
-                        on=on,
-                        base_url=base(request),
-                    ),
-                    built_at(),
-                )
-            )
+        built = await cached(
+            cache,
+            key,
+            lambda: enterprise_feed(
+                w, opened.rounds.current_rounds(), name, profile, on=on, base_url=base(request)
+            ),
+        )
         return conditional(request, built, private=True)
 
     async def index(request: Request) -> Response:
@@ -403,9 +402,8 @@ def create_web_app(
         if wanted_industry is not None and not ("A" <= wanted_industry <= "T"):
             wanted_industry = None  # GB/T 4754 sections are A to T
         path = f"/feeds/category/{wanted_category}.ics" if wanted_category else "/feeds/all.ics"
-        agent = request.headers.get("user-agent", "").lower()
         # What the page's calendar links depend on (the QR code is drawn only to build it).
-        where = (base(request) + path, "micromessenger" in agent, "wxwork" in agent)
+        where = (base(request) + path, *in_app_browser(request.headers.get("user-agent", "")))
         key = ("index", on, wanted_category, wanted_level, wanted_industry, where)
         return await page(
             request,

@@ -104,6 +104,7 @@ from schedulers._rounds import (
     round_key,
     rounds,
     status,
+    window_of,
 )
 from schedulers._workdays import covers as holiday_schedule_covers
 from schedulers._workdays import is_workday
@@ -223,5 +224,6 @@ __all__ = [
     "utf8_size",
     "weekly_digests",
     "weekly_kind",
+    "window_of",
     "withdraw_kind",
 ]

@@ -160,3 +160,9 @@ def round_key(found: Round, *, recurring: bool) -> str:
     """A round's name across versions: policy, window and (for a recurring window) the year."""
     base = f"{found.policy_id}#{found.window}"
     return f"{base}@{found.first_day.year}" if recurring else base
+
+
+def window_of(key: str) -> int:
+    """The window index a round key names (`round_key`); -1 when it names none."""
+    window = key.partition("#")[2].partition("@")[0]
+    return int(window) if window.isdigit() else -1

@@ -16,30 +16,13 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+HUIQI = str(BIN / "huiqi")
+CLASSIFY = [HUIQI, "classify", "--industry", "C3976", "--employees", "180", "--revenue", "12000"]
 COMMANDS = {
     'python -c "import json"': [sys.executable, "-c", "import json"],
-    "huiqi classify --json": [
-        str(BIN / "huiqi"),
-        "classify",
-        "--industry",
-        "C3976",
-        "--employees",
-        "180",
-        "--revenue",
-        "12000",
-        "--json",
-    ],
-    "huiqi classify": [
-        str(BIN / "huiqi"),
-        "classify",
-        "--industry",
-        "C3976",
-        "--employees",
-        "180",
-        "--revenue",
-        "12000",
-    ],
-    "huiqi policies --json": [str(BIN / "huiqi"), "policies", "--json"],
+    "huiqi classify --json": [*CLASSIFY, "--json"],
+    "huiqi classify": CLASSIFY,
+    "huiqi policies --json": [HUIQI, "policies", "--json"],
 }
 
 

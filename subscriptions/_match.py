@@ -14,7 +14,7 @@ from enum import StrEnum
 from operator import attrgetter
 
 from schedulers import EXPIRED, Benefit, Condition, Policy, Round, next_round, status
-from subscriptions._profile import Profile, Vocab
+from subscriptions._profile import Profile, Term, Vocab
 from subscriptions._size import SizeResult, SizeStandard, classify
 
 
@@ -162,12 +162,17 @@ def _industry(cond: Condition, ctx: Context) -> Reason:
     return Reason("industry", outcome, rule, cond.values, (code,), needs, terms)
 
 
+def _groups_named(cond: Condition, vocab: Vocab) -> list[Term | None]:
+    """The vocabulary's group for each name a sector or chain condition gives (None: unknown)."""
+    group = "chains" if cond.kind == "chain" else "sectors"
+    return [vocab.find(group, w) or vocab.find("industry_groups", w) for w in cond.any_of]
+
+
 def _grouping(cond: Condition, ctx: Context) -> Reason:
     """sector and chain: named groups of industries, mapped to divisions in data/vocab."""
     kind = cond.kind
-    group = "chains" if kind == "chain" else "sectors"
     wanted = cond.any_of
-    found = [ctx.vocab.find(group, w) or ctx.vocab.find("industry_groups", w) for w in wanted]
+    found = _groups_named(cond, ctx.vocab)
     declared = ctx.profile.chains or frozenset()
     named = {t.name for t in found if t is not None}
     if named & declared:
@@ -426,12 +431,7 @@ def _keyed(
 
         return designations
     if vocab is not None and conds and all(c.kind in ("sector", "chain") for c in conds):
-        found = [
-            vocab.find("chains" if c.kind == "chain" else "sectors", w)
-            or vocab.find("industry_groups", w)
-            for c in conds
-            for w in c.any_of
-        ]
+        found = [t for c in conds for t in _groups_named(c, vocab)]
         names = frozenset(t.name for t in found if t is not None)
 
         def groups(ctx: Context) -> Hashable:

@@ -7,8 +7,11 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from bot._service import World, add_round, sync_rounds
 from bot._web import create_web_app
 from schedulers.data import load_catalog
+from subscriptions.data import load_size_standard, load_vocab
+from subscriptions.store import Store
 
 
 def client() -> TestClient:
@@ -85,14 +88,23 @@ def test_a_category_page_offers_that_category_calendar() -> None:
     assert "/feeds/all.ics" in web.get("/", params={"category": "weather"}).text
 
 
+def publish_talent(store: Store, world: World, now: dt.datetime) -> None:
+    """The bureau publishes the talent round as 7-28 December."""
+    add_round(
+        store,
+        world.catalog,
+        "talent-living-allowance-masters-doctors",
+        open=dt.date(2026, 12, 7),
+        close=dt.date(2026, 12, 28),
+        notice_url="https://example.org/talent",
+        now=now,
+    )
+
+
 def test_pages_come_from_memory_until_a_round_changes(tmp_path: Path) -> None:
     """/ and /api/policies are built once per state and revalidated by ETag: the same state
     gives the same tag (a weakened one still matches, 304); gzip and plain are separate
     representations with their own tags; publishing a round makes a new page at once."""
-    from bot._service import World, add_round, sync_rounds
-    from subscriptions.data import load_size_standard, load_vocab
-    from subscriptions.store import Store
-
     world = World(load_catalog(), load_vocab(), load_size_standard())
     store = Store.open(f"sqlite:///{tmp_path / 'huiqi.db'}")
     now = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
@@ -118,15 +130,7 @@ def test_pages_come_from_memory_until_a_round_changes(tmp_path: Path) -> None:
     talent = "talent-living-allowance-masters-doctors"
     before = {r["id"]: r for r in web.get("/api/policies").json()}[talent]["next_round"]
     assert before["open"] == "2026-12-01"
-    add_round(
-        store,
-        world.catalog,
-        talent,
-        open=dt.date(2026, 12, 7),
-        close=dt.date(2026, 12, 28),
-        notice_url="https://example.org/talent",
-        now=now,
-    )
+    publish_talent(store, world, now)
     after = {r["id"]: r for r in web.get("/api/policies").json()}[talent]["next_round"]
     assert (after["open"], after["close"], after["basis"]) == (
         "2026-12-07",
@@ -143,10 +147,6 @@ def test_pages_come_from_memory_until_a_round_changes(tmp_path: Path) -> None:
 def test_a_round_published_by_another_process_shows_once_polled(tmp_path: Path) -> None:
     """A round the command line (another process, another store) publishes changes the
     cached pages as soon as the store is polled again (rounds_ttl, here 0 s)."""
-    from bot._service import World, add_round, sync_rounds
-    from subscriptions.data import load_size_standard, load_vocab
-    from subscriptions.store import Store
-
     world = World(load_catalog(), load_vocab(), load_size_standard())
     url = f"sqlite:///{tmp_path / 'huiqi.db'}"
     served, other = Store.open(url), Store.open(url)
@@ -156,15 +156,7 @@ def test_a_round_published_by_another_process_shows_once_polled(tmp_path: Path) 
     web = TestClient(app)
     first = web.get("/api/policies")
     talent = "talent-living-allowance-masters-doctors"
-    add_round(
-        other,
-        world.catalog,
-        talent,
-        open=dt.date(2026, 12, 7),
-        close=dt.date(2026, 12, 28),
-        notice_url="https://example.org/talent",
-        now=now,
-    )
+    publish_talent(other, world, now)
     second = web.get("/api/policies")
     assert second.headers["ETag"] != first.headers["ETag"]
     found = {r["id"]: r for r in second.json()}[talent]["next_round"]

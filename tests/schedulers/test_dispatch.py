@@ -18,7 +18,7 @@ from bot._service import (
 )
 from bot._simulate import SimulatedClock
 from bot.chat import ChatService, Who
-from schedulers import SHANGHAI, Condition, RecordingChannel, SendResult
+from schedulers import SHANGHAI, Condition, Policy, RecordingChannel, SendResult
 from schedulers._catalog import Catalog
 from schedulers._policy import Supersession
 from schedulers.data import load_catalog
@@ -78,6 +78,23 @@ def setup(
         result.subscribers.append(sub)
     replan(store, WORLD, now=at)
     return result
+
+
+def with_policy(s: Setup, store: Store, changed: Policy) -> World:
+    """The world with `changed` in place of the catalog's policy of that id, and the setup's
+    dispatcher rendering from it."""
+    updated = World(
+        Catalog(
+            tuple(changed if p.id == changed.id else p for p in WORLD.catalog.policies),
+            WORLD.catalog.vocab,
+        ),
+        WORLD.vocab,
+        WORLD.standard,
+    )
+    s.dispatcher = dispatcher_for(
+        updated, store, {"console": s.channel}, clock=s.clock, public_url="https://huiqi.example.cn"
+    )
+    return updated
 
 
 def confirm_talent_to_the_28th(store: Store, at: dt.datetime) -> None:
@@ -372,17 +389,7 @@ def test_a_change_of_terms_gives_one_notice_of_what_changed(store: Store) -> Non
         eligibility=replace(talent.eligibility, conditions=(*talent.eligibility.conditions, check)),
         materials=(*talent.materials[1:], "社保缴纳证明"),
     )
-    updated = World(
-        Catalog(
-            tuple(changed if p.id == TALENT else p for p in WORLD.catalog.policies),
-            WORLD.catalog.vocab,
-        ),
-        WORLD.vocab,
-        WORLD.standard,
-    )
-    s.dispatcher = dispatcher_for(
-        updated, store, {"console": s.channel}, clock=s.clock, public_url="https://huiqi.example.cn"
-    )
+    updated = with_policy(s, store, changed)
     before = len(s.channel.sent)
     s.clock.now = local(2026, 12, 5, 10, 0)
     assert sync_rounds(store, updated.catalog, now=s.clock.now) == 8  # 4 windows a year, 2026-27
@@ -420,17 +427,7 @@ def test_rounds_the_catalog_no_longer_gives_are_withdrawn(store: Store) -> None:
     assert talent is not None
     successor = "municipal-manufacturing-high-quality-development-fund"
     gone = replace(talent, superseded_by=Supersession(successor, evidence=()))
-    updated = World(
-        Catalog(
-            tuple(gone if p.id == TALENT else p for p in WORLD.catalog.policies),
-            WORLD.catalog.vocab,
-        ),
-        WORLD.vocab,
-        WORLD.standard,
-    )
-    s.dispatcher = dispatcher_for(
-        updated, store, {"console": s.channel}, clock=s.clock, public_url="https://huiqi.example.cn"
-    )
+    updated = with_policy(s, store, gone)
     before = len(s.channel.sent)
     s.clock.now = local(2026, 12, 5, 10, 0)
     assert sync_rounds(store, updated.catalog, now=s.clock.now) == 8  # 4 windows, 2026-27
@@ -508,13 +505,7 @@ def test_a_withdrawn_round_that_is_over_is_not_announced(store: Store) -> None:
     talent = WORLD.catalog.get(TALENT)
     assert talent is not None
     gone = replace(talent, superseded_by=Supersession("national-little-giant", evidence=()))
-    catalog = Catalog(
-        tuple(gone if p.id == TALENT else p for p in WORLD.catalog.policies), WORLD.catalog.vocab
-    )
-    updated = World(catalog, WORLD.vocab, WORLD.standard)
-    s.dispatcher = dispatcher_for(
-        updated, store, {"console": s.channel}, clock=s.clock, public_url="https://huiqi.example.cn"
-    )
+    catalog = with_policy(s, store, gone).catalog
     before = len(s.channel.sent)
     s.clock.now = local(2026, 12, 5, 10, 0)
     sync_rounds(store, catalog, now=s.clock.now)
